@@ -1,0 +1,466 @@
+//! The `talos` command line. Verbs and their flags are a stable interface: scripts
+//! and other programs call them.
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use talos_core::{GeodeticPosition, NoradId, UnixMs};
+use talos_orbit::{Observer, PassQuery, Satellite, SampledTrajectory, find_passes, look_angles};
+
+use talos::bench::{self, DEFAULT_MIN_PARALLEL_ITEMS};
+use talos::data;
+use talos::network::NetworkSize;
+
+#[derive(Parser, Debug)]
+#[command(name = "talos", version, about = "TALOS satellite ground-station network director")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Predict passes (AOS, TCA, LOS) of satellites over one location.
+    Passes(PassesArgs),
+    /// Look angles (azimuth, elevation, range, range-rate) of one satellite at given times.
+    Look(LookArgs),
+    /// Benchmarks on the shipped real data.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+    /// Run the director (with --demo: on demo stations and real satellites).
+    Serve(ServeArgs),
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Json,
+    Table,
+}
+
+#[derive(clap::Args, Debug)]
+struct LocationArgs {
+    /// Latitude, degrees north (WGS84).
+    #[arg(long, allow_negative_numbers = true)]
+    lat: f64,
+    /// Longitude, degrees east (WGS84).
+    #[arg(long, allow_negative_numbers = true)]
+    lon: f64,
+    /// Altitude above the WGS84 ellipsoid, metres.
+    #[arg(long = "alt-m", allow_negative_numbers = true)]
+    alt_m: f64,
+}
+
+impl LocationArgs {
+    fn observer(&self) -> anyhow::Result<Observer> {
+        let position = GeodeticPosition::new(self.lat, self.lon, self.alt_m).context("invalid --lat/--lon/--alt-m")?;
+        Ok(Observer::new(position))
+    }
+}
+
+#[derive(clap::Args, Debug)]
+struct PassesArgs {
+    /// Element sets: TLE/3LE, OMM JSON, OMM XML or OMM CSV (detected from content).
+    #[arg(long)]
+    elements: PathBuf,
+    /// Only these NORAD catalog numbers (repeatable); default: every satellite in the file.
+    #[arg(long = "norad")]
+    norad: Vec<u64>,
+    #[command(flatten)]
+    location: LocationArgs,
+    /// Window start, RFC 3339 (e.g. 2026-05-08T00:00:00Z).
+    #[arg(long)]
+    start: String,
+    /// Window length, hours.
+    #[arg(long)]
+    hours: f64,
+    /// Minimum elevation, degrees.
+    #[arg(long = "min-el", default_value_t = 0.0, allow_negative_numbers = true)]
+    min_el: f64,
+    #[arg(long, value_enum, default_value_t = Format::Json)]
+    format: Format,
+}
+
+#[derive(clap::Args, Debug)]
+struct LookArgs {
+    #[arg(long)]
+    elements: PathBuf,
+    #[arg(long)]
+    norad: u64,
+    #[command(flatten)]
+    location: LocationArgs,
+    /// One or more RFC 3339 times, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    at: Vec<String>,
+    #[arg(long, value_enum, default_value_t = Format::Json)]
+    format: Format,
+}
+
+#[derive(Subcommand, Debug)]
+enum BenchCommand {
+    /// Time the director tick on a network built from real data.
+    Tick(BenchTickArgs),
+    /// Time pass prediction for every (station, satellite) assignment pair.
+    Passes(BenchPassesArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct NetworkArgs {
+    #[arg(long)]
+    stations: usize,
+    #[arg(long)]
+    satellites: usize,
+    #[arg(long = "assignments-per-station")]
+    assignments_per_station: usize,
+    /// Worker threads for the parallel stages (default: available cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    #[arg(long, value_enum, default_value_t = Format::Json)]
+    format: Format,
+}
+
+impl NetworkArgs {
+    fn size(&self) -> anyhow::Result<NetworkSize> {
+        if self.stations == 0 || self.satellites == 0 || self.assignments_per_station == 0 {
+            bail!("--stations, --satellites and --assignments-per-station must be at least 1");
+        }
+        Ok(NetworkSize { stations: self.stations, satellites: self.satellites, assignments_per_station: self.assignments_per_station })
+    }
+    fn threads(&self) -> usize {
+        self.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+    }
+}
+
+#[derive(clap::Args, Debug)]
+struct BenchTickArgs {
+    #[command(flatten)]
+    network: NetworkArgs,
+    /// Ticks to time (after one warm-up tick).
+    #[arg(long, default_value_t = 200)]
+    ticks: usize,
+    /// Work size under which stages stay single-threaded.
+    #[arg(long = "min-parallel-items", default_value_t = DEFAULT_MIN_PARALLEL_ITEMS)]
+    min_parallel_items: usize,
+}
+
+#[derive(clap::Args, Debug)]
+struct BenchPassesArgs {
+    #[command(flatten)]
+    network: NetworkArgs,
+    #[arg(long)]
+    hours: f64,
+}
+
+#[derive(clap::Args, Debug)]
+struct ServeArgs {
+    /// Run on demo stations (SatNOGS stations that were online) and the shipped real satellites.
+    #[arg(long)]
+    demo: bool,
+    /// Element sets to track instead of the shipped CelesTrak amateur catalog.
+    #[arg(long)]
+    elements: Option<PathBuf>,
+    /// Run the clock from this UTC time instead of now (replay or rehearse a pass).
+    #[arg(long)]
+    start: Option<String>,
+    /// Stop after this many seconds (default: run until interrupted).
+    #[arg(long)]
+    seconds: Option<f64>,
+    /// Worker threads for the parallel stages and the pass planner.
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+fn main() {
+    let cli = Cli::parse();
+    init_tracing();
+    if let Err(e) = run(cli) {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn init_tracing() {
+    use tracing_subscriber::prelude::*;
+    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_target(false);
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TALOS_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let registry = tracing_subscriber::registry().with(fmt.with_filter(filter));
+    #[cfg(feature = "tracy")]
+    let registry = registry.with(tracing_tracy::TracyLayer::default());
+    registry.init();
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Passes(args) => passes(args),
+        Command::Look(args) => look(args),
+        Command::Bench(BenchCommand::Tick(args)) => {
+            let report = bench::bench_tick(args.network.size()?, args.ticks, args.network.threads(), args.min_parallel_items)?;
+            print_report(&report, args.network.format)
+        }
+        Command::Bench(BenchCommand::Passes(args)) => {
+            if !(args.hours > 0.0) {
+                bail!("--hours must be positive");
+            }
+            let report = bench::bench_passes(args.network.size()?, args.hours, args.network.threads())?;
+            print_report(&report, args.network.format)
+        }
+        Command::Serve(args) => serve(args),
+    }
+}
+
+fn print_report(report: &impl serde::Serialize, format: Format) -> anyhow::Result<()> {
+    let text = match format {
+        Format::Json => serde_json::to_string(report)?,
+        Format::Table => serde_json::to_string_pretty(report)?,
+    };
+    println!("{text}");
+    Ok(())
+}
+
+/// Loads the element file and keeps the requested NORAD ids (all when none are given).
+fn select_satellites(path: &std::path::Path, norad: &[u64]) -> anyhow::Result<Vec<Arc<Satellite>>> {
+    let catalog = data::load_elements_file(path)?;
+    let wanted: Vec<NoradId> = norad.iter().map(|&n| NoradId::new(n).with_context(|| format!("--norad {n}"))).collect::<Result<_, _>>()?;
+    let sets: Vec<_> = catalog.element_sets.into_iter().filter(|s| wanted.is_empty() || wanted.contains(&s.norad_id)).collect();
+    for id in &wanted {
+        if !sets.iter().any(|s| s.norad_id == *id) {
+            bail!("NORAD {id} is not in {}", path.display());
+        }
+    }
+    Ok(data::satellites_from(&sets))
+}
+
+#[derive(serde::Serialize)]
+struct PassOut {
+    norad_id: u32,
+    name: String,
+    aos: String,
+    tca: String,
+    los: String,
+    max_el_deg: f64,
+    aos_az_deg: f64,
+    los_az_deg: f64,
+}
+
+fn passes(args: PassesArgs) -> anyhow::Result<()> {
+    let observer = args.location.observer()?;
+    let start = UnixMs::parse_rfc3339(&args.start).context("--start")?;
+    if !(args.hours > 0.0 && args.hours <= 24.0 * 366.0) {
+        bail!("--hours must be in (0, 8784], got {}", args.hours);
+    }
+    if !(-90.0..=90.0).contains(&args.min_el) {
+        bail!("--min-el must be in [-90, 90], got {}", args.min_el);
+    }
+    let end = start.plus_seconds_f64(args.hours * 3600.0);
+    let satellites = select_satellites(&args.elements, &args.norad)?;
+    let query = PassQuery { observer: &observer, min_el_deg: args.min_el, mask: None };
+    let mut out = Vec::new();
+    for sat in &satellites {
+        let trajectory = match SampledTrajectory::sample(sat, start, end) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("skipping: {e}");
+                continue;
+            }
+        };
+        if let Some(e) = &trajectory.diverged {
+            eprintln!("warning: {e}; passes after that are not predicted");
+        }
+        let name = sat.name.clone().unwrap_or_default();
+        for p in find_passes(&trajectory, &query) {
+            out.push((p.aos, PassOut {
+                norad_id: p.norad_id.get(),
+                name: name.clone(),
+                aos: p.aos.to_rfc3339(),
+                tca: p.tca.to_rfc3339(),
+                los: p.los.to_rfc3339(),
+                max_el_deg: round(p.max_el_deg, 3),
+                aos_az_deg: round(p.aos_az_deg, 3),
+                los_az_deg: round(p.los_az_deg, 3),
+            }));
+        }
+    }
+    out.sort_by_key(|(aos, p)| (*aos, p.norad_id));
+    let out: Vec<PassOut> = out.into_iter().map(|(_, p)| p).collect();
+    let mut stdout = std::io::stdout().lock();
+    match args.format {
+        Format::Json => writeln!(stdout, "{}", serde_json::to_string_pretty(&out)?)?,
+        Format::Table => {
+            writeln!(stdout, "{:>9}  {:<24}  {:<24}  {:<24}  {:<24}  {:>6}  {:>7}  {:>7}", "NORAD", "NAME", "AOS (UTC)", "TCA (UTC)", "LOS (UTC)", "MAX EL", "AOS AZ", "LOS AZ")?;
+            for p in &out {
+                writeln!(
+                    stdout,
+                    "{:>9}  {:<24}  {:<24}  {:<24}  {:<24}  {:>6.1}  {:>7.1}  {:>7.1}",
+                    p.norad_id, p.name, p.aos, p.tca, p.los, p.max_el_deg, p.aos_az_deg, p.los_az_deg
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn round(x: f64, digits: i32) -> f64 {
+    let f = 10f64.powi(digits);
+    (x * f).round() / f
+}
+
+#[derive(serde::Serialize)]
+struct LookOut {
+    t: String,
+    az_deg: f64,
+    el_deg: f64,
+    range_km: f64,
+    range_rate_km_s: f64,
+}
+
+fn look(args: LookArgs) -> anyhow::Result<()> {
+    let observer = args.location.observer()?;
+    if args.at.is_empty() {
+        bail!("--at needs at least one RFC 3339 time");
+    }
+    let times: Vec<UnixMs> = args.at.iter().map(|t| UnixMs::parse_rfc3339(t).context("--at")).collect::<Result<_, _>>()?;
+    let satellites = select_satellites(&args.elements, &[args.norad])?;
+    let sat = satellites.first().with_context(|| format!("NORAD {} could not be initialised", args.norad))?;
+    let mut out = Vec::with_capacity(times.len());
+    for t in times {
+        let look = look_angles(&observer, &sat.state_ecef(t)?);
+        out.push(LookOut {
+            t: t.to_rfc3339(),
+            az_deg: round(look.az_deg, 6),
+            el_deg: round(look.el_deg, 6),
+            range_km: round(look.range_km, 6),
+            range_rate_km_s: round(look.range_rate_km_s, 9),
+        });
+    }
+    let mut stdout = std::io::stdout().lock();
+    match args.format {
+        Format::Json => writeln!(stdout, "{}", serde_json::to_string_pretty(&out)?)?,
+        Format::Table => {
+            writeln!(stdout, "{:<24}  {:>9}  {:>8}  {:>10}  {:>10}", "TIME (UTC)", "AZ", "EL", "RANGE km", "RATE km/s")?;
+            for l in &out {
+                writeln!(stdout, "{:<24}  {:>9.3}  {:>8.3}  {:>10.3}  {:>10.4}", l.t, l.az_deg, l.el_deg, l.range_km, l.range_rate_km_s)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    use talos::director_loop::{self, LoopConfig, SystemClock, TickOutcome};
+    use talos::network::demo_network;
+    use talos_tick::{ComputePool, Director, PassPlanner, TickConfig};
+
+    if !args.demo {
+        bail!("`talos serve` needs --demo for now: the store and API that hold a real network arrive with them");
+    }
+    let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let clock = SystemClock::default();
+    let time_offset_ms = match &args.start {
+        Some(start) => UnixMs::parse_rfc3339(start).context("--start")?.0 - clock_utc_now(),
+        None => 0,
+    };
+    let now = UnixMs(clock_utc_now() + time_offset_ms);
+    let satellites = match &args.elements {
+        Some(path) => select_satellites(path, &[])?,
+        None => {
+            let catalog = talos_orbit::elements::parse_catalog(data::AMATEUR_CATALOG).context("shipped amateur catalog")?;
+            data::satellites_from(&catalog.element_sets)
+        }
+    };
+    let pool = ComputePool::new(threads, DEFAULT_MIN_PARALLEL_ITEMS)?;
+    let planner_pool = pool.pool.clone();
+    let mut director = Director::new(pool, TickConfig::default());
+    let info = demo_network(&mut director, &satellites, now)?;
+    eprintln!(
+        "talos demo: {} stations (SatNOGS, online), {} satellites, {} campaigns, {} assignments; clock {}",
+        info.stations, info.satellites, info.campaigns, info.assignments, now
+    );
+    if info.oldest_epoch_days > 14.0 {
+        eprintln!(
+            "warning: the oldest element set is {:.0} days old at {now}; SGP4 errors grow with age (km per day for LEO). \
+             Track with fresh elements (--elements FILE) or rehearse at the catalog's time (--start 2026-08-29T12:00:00Z).",
+            info.oldest_epoch_days
+        );
+    }
+
+    // Pass planning off the tick path: a worker thread plans the next 26 h on the hour
+    // (or when asked), and the loop hands results to the director between ticks.
+    let (plan_requests, plan_inbox) = std::sync::mpsc::channel::<(Vec<talos_tick::planner::PlanInput>, UnixMs)>();
+    let (plan_results, plans) = std::sync::mpsc::channel();
+    std::thread::Builder::new().name("talos-planner".into()).spawn(move || {
+        let mut planner = PassPlanner::new(planner_pool);
+        while let Ok((inputs, start)) = plan_inbox.recv() {
+            let (plan, stats) = planner.plan(&inputs, start, start.plus_ms(26 * 3_600_000));
+            tracing::info!(pairs = stats.pairs, computed = stats.pairs_computed, passes = stats.passes, "pass plan ready");
+            for failure in &stats.failures {
+                tracing::warn!("pass planning: {failure}");
+            }
+            if plan_results.send(plan).is_err() {
+                break;
+            }
+        }
+    })?;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    install_stop_handler(stop.clone())?;
+    let config = LoopConfig { time_offset_ms, ..LoopConfig::default() };
+    let deadline = args.seconds.map(|s| now.plus_seconds_f64(s));
+    let names = info.names;
+    let mut planned_hour = i64::MIN;
+    let mut last_line_s = i64::MIN;
+    let mut stdout = std::io::stdout();
+    let result = director_loop::run(&mut director, &clock, &config, &stop, |director, outcome, stats| {
+        if let Ok(plan) = plans.try_recv() {
+            director.set_pass_plan(plan);
+        }
+        let hour = stats.last_tick.0.div_euclid(3_600_000);
+        if hour != planned_hour {
+            planned_hour = hour;
+            let _ = plan_requests.send((director.plan_inputs(), UnixMs(hour * 3_600_000)));
+        }
+        if outcome == TickOutcome::Ticked {
+            let summary = director.outbox().summary;
+            let second = summary.t.0.div_euclid(1000);
+            if second != last_line_s {
+                last_line_s = second;
+                let tracked: HashMap<u32, usize> = director.outbox().rot.iter().filter_map(|s| s.norad_id).fold(HashMap::new(), |mut m, n| {
+                    *m.entry(n.get()).or_default() += 1;
+                    m
+                });
+                let mut top: Vec<_> = tracked.into_iter().collect();
+                top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+                let top: Vec<String> = top
+                    .iter()
+                    .take(3)
+                    .map(|(n, c)| format!("{} x{c}", NoradId::new(u64::from(*n)).ok().and_then(|id| names.get(&id)).map_or("?", |s| s.trim())))
+                    .collect();
+                let _ = writeln!(
+                    stdout,
+                    "{} tick {:>6} {:>6.2} ms | tracking {:>3} stations, preposition {:>3} | aos {:>2} los {:>2} | sats ok {:>3} failed {} | missed {} panics {} | {}",
+                    summary.t, summary.tick, stats.last_tick_duration_ms, summary.stations_tracking, summary.stations_prepositioning,
+                    summary.aos_events, summary.los_events, summary.satellites_propagated, summary.satellites_failed,
+                    stats.missed_ticks, stats.panics, top.join(", ")
+                );
+            }
+        }
+        if deadline.is_some_and(|d| stats.last_tick >= d) {
+            stop.store(true, Ordering::Relaxed);
+        }
+    });
+    let stats = result?;
+    eprintln!("talos: stopped after {} ticks ({} missed, {} panics)", stats.ticks, stats.missed_ticks, stats.panics);
+    Ok(())
+}
+
+/// The composition root is where wall-clock time enters.
+fn clock_utc_now() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// SIGINT/SIGTERM set the stop flag; the loop finishes its tick and returns.
+fn install_stop_handler(stop: Arc<AtomicBool>) -> anyhow::Result<()> {
+    ctrlc::set_handler(move || stop.store(true, Ordering::Relaxed)).context("installing the SIGINT/SIGTERM handler")
+}

@@ -1,0 +1,40 @@
+//! The AOS/LOS state machine per assignment.
+
+use bevy_ecs::prelude::*;
+use talos_core::UnixMs;
+
+use crate::layout::Layout;
+use crate::outbox::{AosReached, LosReached};
+use crate::resources::TickClock;
+use crate::systems::look::LookTable;
+
+/// An assignment is up when the satellite is above the higher of its minimum elevation
+/// and the station's horizon mask at that azimuth, inside the campaign window.
+pub fn update_visibility(
+    clock: Res<TickClock>,
+    mut layout: ResMut<Layout>,
+    table: Res<LookTable>,
+    mut aos: MessageWriter<'_, AosReached>,
+    mut los: MessageWriter<'_, LosReached>,
+) {
+    let now = clock.now;
+    let layout = &mut *layout;
+    for ((row, track), look) in layout.assignments.iter().zip(layout.tracks.iter_mut()).zip(&table.looks) {
+        let station = &layout.stations[row.station as usize].station;
+        let in_window = (row.window_start_ms..row.window_end_ms).contains(&now.0);
+        let above = in_window
+            && look.el_deg >= row.min_el_deg
+            && station.mask.as_ref().is_none_or(|mask| look.el_deg >= mask.el_at_deg(look.az_deg));
+        if above == track.above {
+            continue;
+        }
+        track.above = above;
+        if above {
+            track.aos_at_ms = Some(now.0);
+            aos.write(AosReached { assignment: row.id, station: station.id, norad_id: row.norad_id, t: now, az_deg: look.az_deg });
+        } else {
+            track.aos_at_ms = None;
+            los.write(LosReached { assignment: row.id, station: station.id, norad_id: row.norad_id, t: UnixMs(now.0), az_deg: look.az_deg });
+        }
+    }
+}
