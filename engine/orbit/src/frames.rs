@@ -129,13 +129,15 @@ pub fn ecef_to_geodetic(pos_km: [f64; 3]) -> (f64, f64, f64) {
     (lat.to_degrees(), lon.to_degrees(), alt_km)
 }
 
+/// Dot product of two 3-vectors.
 #[inline]
-pub(crate) fn dot(a: [f64; 3], b: [f64; 3]) -> f64 {
+pub fn dot(a: [f64; 3], b: [f64; 3]) -> f64 {
     a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
 }
 
+/// Difference of two 3-vectors.
 #[inline]
-pub(crate) fn sub(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
+pub fn sub(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
     [a[0] - b[0], a[1] - b[1], a[2] - b[2]]
 }
 

@@ -27,7 +27,8 @@ pub fn look_angles(observer: &Observer, sat: &EcefState) -> LookAngles {
     if az_deg < 0.0 {
         az_deg += 360.0;
     }
-    let el_deg = up.atan2(east.hypot(north)).to_degrees();
+    // sqrt rather than hypot: no overflow is possible at these magnitudes and hypot is 3x slower.
+    let el_deg = up.atan2((east * east + north * north).sqrt()).to_degrees();
     // The observer is fixed in ECEF, so the relative velocity is the satellite's ECEF velocity.
     let range_rate_km_s = dot(d, sat.vel_km_s) / range_km;
     LookAngles { az_deg, el_deg, range_km, range_rate_km_s }

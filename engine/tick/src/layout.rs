@@ -43,6 +43,10 @@ pub struct AssignmentRow {
     pub priority: i32,
     /// The higher of the station's and the campaign's minimum elevation, deg.
     pub min_el_deg: f64,
+    /// Sine of the lowest elevation at which this assignment can be up (its minimum
+    /// elevation or its station mask's lowest point, whichever is higher): below it the
+    /// look stage skips azimuth and range-rate.
+    pub sin_lowest_threshold: f64,
     pub window_start_ms: i64,
     pub window_end_ms: i64,
     pub transmitter: Option<Arc<Transmitter>>,
@@ -57,6 +61,8 @@ pub struct AssignmentTrack {
     pub above: bool,
     /// When the current pass was acquired.
     pub aos_at_ms: Option<i64>,
+    /// Index of the first planned pass not yet over (advances with time, reset when the plan changes).
+    pub next_pass: u32,
 }
 
 #[derive(Resource, Debug, Default)]
@@ -142,7 +148,9 @@ fn build(
         .filter_map(|(entity, a)| {
             let station = *station_index.get(&a.station)?;
             let campaign = campaigns.get(a.campaign).ok()?;
-            let station_min_el = station_rows[station as usize].station.min_el_deg;
+            let station_row = &station_rows[station as usize].station;
+            let min_el_deg = campaign.min_el_deg.max(station_row.min_el_deg);
+            let mask_min_deg = station_row.mask.as_ref().map_or(f64::NEG_INFINITY, |m| m.min_el_deg());
             let transmitter =
                 transmitters.entry(campaign.id).or_insert_with(|| campaign.transmitter.clone().map(Arc::new)).clone();
             Some(AssignmentRow {
@@ -154,7 +162,8 @@ fn build(
                 org: campaign.org,
                 norad_id: campaign.norad_id,
                 priority: campaign.priority,
-                min_el_deg: campaign.min_el_deg.max(station_min_el),
+                min_el_deg,
+                sin_lowest_threshold: min_el_deg.max(mask_min_deg).clamp(-90.0, 90.0).to_radians().sin(),
                 window_start_ms: campaign.window_start.map_or(i64::MIN, |t| t.0),
                 window_end_ms: campaign.window_end.map_or(i64::MAX, |t| t.0),
                 transmitter,
@@ -188,6 +197,9 @@ fn build(
 }
 
 fn gather_next_passes(layout: &mut Layout, plan: &PassPlan) {
+    for track in &mut layout.tracks {
+        track.next_pass = 0;
+    }
     for row in &mut layout.assignments {
         row.planned = plan.by_assignment.get(&row.id).cloned().unwrap_or_else(|| Arc::from(Vec::new()));
     }

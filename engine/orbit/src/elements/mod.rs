@@ -5,9 +5,24 @@
 //! Parsing is per record: a bad record is reported with its line and field and the
 //! rest of the file still loads.
 
+mod error;
+mod omm;
+mod omm_csv;
+mod omm_json;
+mod omm_xml;
+mod tle;
+
+use std::fmt;
+
 use chrono::NaiveDateTime;
 use serde::Serialize;
 use talos_core::NoradId;
+
+pub use error::{CatalogError, ElementsError};
+pub use omm_csv::parse_omm_csv;
+pub use omm_json::parse_omm_json;
+pub use omm_xml::parse_omm_xml;
+pub use tle::{parse_tle, parse_tle_catalog};
 
 /// The wire formats element sets arrive in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -54,21 +69,6 @@ pub struct ElementSet {
     /// The format this record was read from.
     pub format: ElementFormat,
 }
-
-mod error;
-mod omm;
-mod omm_csv;
-mod omm_json;
-mod omm_xml;
-mod tle;
-
-use std::fmt;
-
-pub use error::{CatalogError, ElementsError};
-pub use omm_csv::parse_omm_csv;
-pub use omm_json::parse_omm_json;
-pub use omm_xml::parse_omm_xml;
-pub use tle::{parse_tle, parse_tle_catalog};
 
 /// The result of reading one catalog file: every element set that parsed and
 /// validated, plus one entry per record that did not, so one bad record never

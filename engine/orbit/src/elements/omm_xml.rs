@@ -34,6 +34,7 @@ pub fn parse_omm_xml(text: &str) -> Result<ParsedCatalog, CatalogError> {
     let mut record: Option<(usize, TextRecord<'_>)> = None;
     // Index into KEYS of the element whose text is being read.
     let mut open_key: Option<usize> = None;
+    let mut root_checked = false;
 
     loop {
         let event = reader.read_event().map_err(|e| {
@@ -45,6 +46,10 @@ pub fn parse_omm_xml(text: &str) -> Result<ParsedCatalog, CatalogError> {
                 let name = start.local_name();
                 let name = name.as_ref();
                 open_key = None;
+                if !root_checked {
+                    check_root(name)?;
+                    root_checked = true;
+                }
                 if name == "omm" {
                     omm_line = Some(lines.line_at(skipped + reader.buffer_position()));
                 } else if name == "segment" {
@@ -101,7 +106,13 @@ pub fn parse_omm_xml(text: &str) -> Result<ParsedCatalog, CatalogError> {
                 }
             }
             Event::Eof => break,
-            Event::Empty(_) => open_key = None,
+            Event::Empty(empty) => {
+                open_key = None;
+                if !root_checked {
+                    check_root(empty.local_name().as_ref())?;
+                    root_checked = true;
+                }
+            }
             Event::Comment(_) | Event::Decl(_) | Event::PI(_) | Event::DocType(_) => {}
         }
     }
@@ -115,6 +126,18 @@ pub fn parse_omm_xml(text: &str) -> Result<ParsedCatalog, CatalogError> {
         element_sets,
         rejected,
     })
+}
+
+/// Other well-formed XML (an HTML error page, some unrelated document) would
+/// otherwise load as an empty catalog without a word.
+fn check_root(name: &str) -> Result<(), CatalogError> {
+    if matches!(name, "ndm" | "omm") {
+        return Ok(());
+    }
+    let shown: String = name.chars().take(40).collect();
+    Err(CatalogError::Xml(format!(
+        "the root element is <{shown}>, not an OMM <ndm> or <omm>"
+    )))
 }
 
 /// Adds a piece of text to the value being read; values split by entity references
@@ -168,5 +191,20 @@ mod tests {
             "{err}"
         );
         assert!(parse_omm_xml("<ndm><omm><body><segment>").is_err());
+    }
+
+    #[test]
+    fn well_formed_xml_that_is_not_omm_is_an_error_not_an_empty_catalog() {
+        let err = parse_omm_xml("<html><body>No GP data found</body></html>").unwrap_err();
+        assert_eq!(
+            err,
+            CatalogError::Xml("the root element is <html>, not an OMM <ndm> or <omm>".to_owned())
+        );
+        assert!(
+            parse_omm_xml("<?xml version=\"1.0\"?>\n<ndm/>")
+                .unwrap()
+                .element_sets
+                .is_empty()
+        );
     }
 }

@@ -210,6 +210,9 @@ fn catalog_hint(line: &str) -> Option<NoradId> {
 fn parse_catalog_number(field: &str) -> Result<NoradId, &'static str> {
     let t = field.trim();
     let bytes = t.as_bytes();
+    if bytes.len() > 5 {
+        return Err("has more than 5 characters");
+    }
     let (&first, rest) = bytes.split_first().ok_or("is blank")?;
     if !rest.iter().all(u8::is_ascii_digit) {
         return Err("must be digits, optionally led by one Alpha-5 letter");
@@ -425,6 +428,7 @@ impl<'a> TleLine<'a> {
         let day_text = self.text(DAY_COLUMNS.0, DAY_COLUMNS.1).trim();
         let (whole, fraction) = day_text.split_once('.').unwrap_or((day_text, ""));
         if whole.is_empty()
+            || whole.len() > 3
             || !whole.bytes().all(|b| b.is_ascii_digit())
             || !fraction.bytes().all(|b| b.is_ascii_digit())
         {
@@ -434,7 +438,7 @@ impl<'a> TleLine<'a> {
                 "must be a day of year with fraction, e.g. 127.09828712",
             ));
         }
-        // Both parts are at most 12 digits, so neither fold can overflow.
+        // At most 3 day digits and 11 fraction digits, so neither fold can overflow.
         let day = whole
             .bytes()
             .fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0'));
@@ -535,6 +539,20 @@ mod tests {
         assert_eq!(l.epoch().unwrap().to_string(), "1999-12-31 23:59:59.999136");
         let bad_day = "1 41185U 16011A   25366.50000000  .00000000  00000-0  00000-0 0  9990";
         let l = TleLine::new(bad_day, 1).unwrap();
+        assert!(matches!(
+            l.epoch(),
+            Err(ElementsError::Field {
+                field: "epoch day of year",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn a_twelve_digit_epoch_day_is_a_field_error_not_an_overflow() {
+        // Found by fuzzing: the day-of-year fold overflowed u32 (a panic in debug builds).
+        let line = "1 41185U 16011A   26123456789012  .00000000  00000-0  00000-0 0  9990";
+        let l = TleLine::new(line, 1).unwrap();
         assert!(matches!(
             l.epoch(),
             Err(ElementsError::Field {

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use talos_core::{AssignmentId, NoradId};
 
 use crate::layout::Layout;
+use crate::planner::PlannedPass;
 use crate::resources::{TickClock, TickConfig};
 use crate::systems::look::LookTable;
 
@@ -42,7 +43,7 @@ pub struct StationTargets {
 pub fn choose_targets(
     clock: Res<TickClock>,
     config: Res<TickConfig>,
-    layout: Res<Layout>,
+    mut layout: ResMut<Layout>,
     table: Res<LookTable>,
     mut targets: ResMut<StationTargets>,
 ) {
@@ -54,6 +55,7 @@ pub fn choose_targets(
     targets.current.clear();
     let now_ms = clock.now.0;
     let lead_ms = config.preposition_lead_s * 1000;
+    let layout = &mut *layout;
     for station in &layout.stations {
         let rows = station.first_row as usize..station.end_row as usize;
         let tracked = rows.clone().filter(|&r| layout.tracks[r].above).max_by(|&a, &b| {
@@ -65,24 +67,29 @@ pub fn choose_targets(
                 let row = &layout.assignments[r];
                 Target::Track { row: r as u32, assignment: row.id, norad_id: row.norad_id }
             }
-            None => rows
-                .filter_map(|r| {
+            None => {
+                // Highest priority first, then the earliest AOS, among passes starting within the lead.
+                let mut best: Option<(usize, i32, PlannedPass)> = None;
+                for r in rows {
                     let row = &layout.assignments[r];
-                    let pass = row.planned.iter().find(|p| p.los.0 > now_ms)?;
-                    let soon = pass.aos.0 > now_ms && pass.aos.0 - now_ms <= lead_ms;
-                    soon.then_some((r, row.priority, *pass))
-                })
-                // Highest priority first, then the earliest AOS.
-                .max_by(|a, b| a.1.cmp(&b.1).then(b.2.aos.cmp(&a.2.aos)))
-                .map_or(Target::Idle, |(r, _, pass)| {
-                    let row = &layout.assignments[r];
-                    Target::PrePosition {
-                        row: r as u32,
-                        assignment: row.id,
-                        aos_az_deg: pass.aos_az_deg,
-                        el_deg: row.min_el_deg.max(0.0),
+                    let cursor = &mut layout.tracks[r].next_pass;
+                    while row.planned.get(*cursor as usize).is_some_and(|p| p.los.0 <= now_ms) {
+                        *cursor += 1;
                     }
-                }),
+                    let Some(pass) = row.planned.get(*cursor as usize) else { continue };
+                    if pass.aos.0 <= now_ms || pass.aos.0 - now_ms > lead_ms {
+                        continue;
+                    }
+                    let better = best.is_none_or(|(_, priority, b)| row.priority > priority || (row.priority == priority && pass.aos < b.aos));
+                    if better {
+                        best = Some((r, row.priority, *pass));
+                    }
+                }
+                best.map_or(Target::Idle, |(r, _, pass)| {
+                    let row = &layout.assignments[r];
+                    Target::PrePosition { row: r as u32, assignment: row.id, aos_az_deg: pass.aos_az_deg, el_deg: row.min_el_deg.max(0.0) }
+                })
+            }
         };
         targets.current.push(target);
     }

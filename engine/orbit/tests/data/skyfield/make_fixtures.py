@@ -462,14 +462,20 @@ def main():
             for k in range(N_UNIFORM_LOOK):
                 times.add(s['start_ms'] + k * 3 * 3600000 + rng.randrange(0, 3 * 3600000))
             vis = [p for p in pair_passes[0.0] if p['tca_unix_ms'] < t24]
-            cand = []
+            # culminations first, then points half-way between AOS and TCA and
+            # between TCA and LOS (all above the horizon)
+            cand = [p['tca_unix_ms'] for p in vis[:2]]
             for p in vis[:2]:
-                cand.append(p['tca_unix_ms'])
                 cand.append((p['aos_unix_ms'] + p['tca_unix_ms']) // 2)
-            for p in vis[2:]:
-                cand.append(p['tca_unix_ms'])
-            for c in cand[:N_VISIBLE_LOOK]:
-                times.add(c)
+                cand.append((p['tca_unix_ms'] + p['los_unix_ms']) // 2)
+            cand += [p['tca_unix_ms'] for p in vis[2:]]
+            n_vis = 0
+            for c in cand:
+                if n_vis == N_VISIBLE_LOOK:
+                    break
+                if c not in times:
+                    times.add(c)
+                    n_vis += 1
             while len(times) < N_UNIFORM_LOOK + N_VISIBLE_LOOK:
                 times.add(s['start_ms'] + rng.randrange(0, 24 * 3600000))
             times = sorted(times)
