@@ -215,7 +215,8 @@ pub fn find_passes(traj: &SampledTrajectory, query: &PassQuery<'_>) -> Vec<Pass>
     let mut prev = sin_el(observer, &traj.states[0]) - sin_threshold;
     let starts_visible = prev >= 0.0;
     for i in 1..usable {
-        let cur = sin_el(observer, &traj.states[i]) - sin_threshold;
+        // The last grid sample may lie past the window end: judge the window end itself.
+        let cur = if i as f64 * step_s > span_s { g(span_s) } else { sin_el(observer, &traj.states[i]) - sin_threshold };
         let (ta, tb) = (sample_time(i - 1), sample_time(i));
         if prev < 0.0 && cur >= 0.0 {
             crossings.push(Crossing::Rise(find_root(&g, ta, tb)));
@@ -285,10 +286,11 @@ fn refine_with_mask(
         let h_cur = h(t);
         if h_prev < 0.0 && h_cur >= 0.0 {
             open = Some((find_root(&h, t_prev, t), false));
-        } else if h_prev >= 0.0 && h_cur < 0.0 {
-            if let Some((start, cut)) = open.take() {
-                out.push(build_pass(traj, query.observer, start, find_root(&h, t_prev, t), cut, false));
-            }
+        } else if h_prev >= 0.0
+            && h_cur < 0.0
+            && let Some((start, cut)) = open.take()
+        {
+            out.push(build_pass(traj, query.observer, start, find_root(&h, t_prev, t), cut, false));
         }
         t_prev = t;
         h_prev = h_cur;

@@ -89,7 +89,7 @@ impl Satellite {
                 .map_err(|e| bad(e.to_string()))?,
         };
         let mean_motion_rad_s = elements.mean_motion_rev_per_day * std::f64::consts::TAU / 86_400.0;
-        if !(mean_motion_rad_s > 0.0) {
+        if mean_motion_rad_s.is_nan() || mean_motion_rad_s <= 0.0 {
             return Err(bad(format!("mean motion {} rev/day is not positive", elements.mean_motion_rev_per_day)));
         }
         let semi_major_km = (MU_KM3_S2 / (mean_motion_rad_s * mean_motion_rad_s)).cbrt();

@@ -75,7 +75,7 @@ struct PassesArgs {
     #[arg(long)]
     start: String,
     /// Window length, hours.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     hours: f64,
     /// Minimum elevation, degrees.
     #[arg(long = "min-el", default_value_t = 0.0, allow_negative_numbers = true)]
@@ -150,7 +150,8 @@ struct BenchTickArgs {
 struct BenchPassesArgs {
     #[command(flatten)]
     network: NetworkArgs,
-    #[arg(long)]
+    /// Window length, hours.
+    #[arg(long, allow_negative_numbers = true)]
     hours: f64,
 }
 
@@ -201,7 +202,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             print_report(&report, args.network.format)
         }
         Command::Bench(BenchCommand::Passes(args)) => {
-            if !(args.hours > 0.0) {
+            if !args.hours.is_finite() || args.hours <= 0.0 {
                 bail!("--hours must be positive");
             }
             let report = bench::bench_passes(args.network.size()?, args.hours, args.network.threads())?;
@@ -248,7 +249,7 @@ struct PassOut {
 fn passes(args: PassesArgs) -> anyhow::Result<()> {
     let observer = args.location.observer()?;
     let start = UnixMs::parse_rfc3339(&args.start).context("--start")?;
-    if !(args.hours > 0.0 && args.hours <= 24.0 * 366.0) {
+    if !args.hours.is_finite() || args.hours <= 0.0 || args.hours > 24.0 * 366.0 {
         bail!("--hours must be in (0, 8784], got {}", args.hours);
     }
     if !(-90.0..=90.0).contains(&args.min_el) {

@@ -73,6 +73,9 @@ impl Fingerprint {
     }
 }
 
+/// The passes computed for one assignment, with the fingerprint they were computed for.
+type PlannedPair = (AssignmentId, Fingerprint, Arc<[PlannedPass]>);
+
 /// Keeps the last plan and recomputes only what changed.
 #[derive(Debug)]
 pub struct PassPlanner {
@@ -103,7 +106,7 @@ impl PassPlanner {
         }
         stats.pairs_reused = result.len();
         let groups: Vec<Vec<(&PlanInput, Fingerprint)>> = stale.into_values().collect();
-        let computed: Vec<(Vec<(AssignmentId, Fingerprint, Arc<[PlannedPass]>)>, Option<String>)> =
+        let computed: Vec<(Vec<PlannedPair>, Option<String>)> =
             self.pool.install(|| groups.into_par_iter().map(|group| plan_satellite(group, start, end)).collect());
         self.cache.retain(|id, _| result.contains_key(id));
         for (pairs, failure) in computed {
@@ -123,7 +126,7 @@ fn plan_satellite(
     group: Vec<(&PlanInput, Fingerprint)>,
     start: UnixMs,
     end: UnixMs,
-) -> (Vec<(AssignmentId, Fingerprint, Arc<[PlannedPass]>)>, Option<String>) {
+) -> (Vec<PlannedPair>, Option<String>) {
     let satellite = &group[0].0.satellite;
     let trajectory = match SampledTrajectory::sample(satellite, start, end) {
         Ok(t) => t,

@@ -13,7 +13,7 @@ use crate::systems::policy::{StationTargets, Target};
 use crate::systems::propagate::SatelliteStates;
 
 /// Earth gravitational parameter, km^3/s^2 (WGS84).
-const MU_KM3_S2: f64 = 398_600.4418;
+const MU_KM3_S2: f64 = 398_600.441_8;
 
 /// The satellite's earth-fixed state `dt_s` seconds ahead, by a second-order Taylor
 /// step with two-body gravity plus the Coriolis and centrifugal terms of the rotating
@@ -31,14 +31,13 @@ pub fn trajectory_state(state: &EcefState, dt_s: f64) -> EcefState {
         g * z,
     ];
     let mut out = EcefState::default();
-    for k in 0..3 {
-        out.pos_km[k] = state.pos_km[k] + state.vel_km_s[k] * dt_s + 0.5 * acc[k] * dt_s * dt_s;
-        out.vel_km_s[k] = state.vel_km_s[k] + acc[k] * dt_s;
+    for (k, a) in acc.iter().enumerate() {
+        out.pos_km[k] = state.pos_km[k] + state.vel_km_s[k] * dt_s + 0.5 * a * dt_s * dt_s;
+        out.vel_km_s[k] = state.vel_km_s[k] + a * dt_s;
     }
     out
 }
 
-#[expect(clippy::too_many_arguments, reason = "a system's parameters show its data access")]
 pub fn build_setpoints(
     clock: Res<TickClock>,
     config: Res<TickConfig>,

@@ -425,7 +425,13 @@ def main():
                   'aberration or refraction). TLEs from ' + TLE_FILE_REL + ' (CelesTrak active, '
                   '2026-05-07). Windows start at the TLE epoch rounded up to the next whole '
                   'minute. AOS/LOS refined by bisection and TCA by golden-section search to '
-                  '0.1 ms, then rounded to whole ms. Range rate = d|r|/dt (km/s, + receding).'),
+                  '0.1 ms, then rounded to whole ms; crossings come from find_events() merged '
+                  'with a dense elevation grid. tca_flat_s = half-width (s) of the interval '
+                  'around TCA where elevation stays within 1e-6 deg of max_el (how well TCA is '
+                  'defined: ~0.01-0.1 s for LEO, seconds for HEO/MEO, minutes for GEO). Range '
+                  'rate = d|r|/dt in km/s (+ receding) from the SGP4 velocity (r.v/|r|, via '
+                  'frame_latlon_and_rates); for SDP4 Molniya orbits this differs from a finite '
+                  'difference of SGP4 positions by up to ~1.1 m/s near perigee (SGP4 property).'),
     }
     sat_json = [{'norad_id': s['norad'], 'name': s['name'], 'line1': s['l1'], 'line2': s['l2']}
                 for s in sats]
