@@ -30,10 +30,8 @@ impl UnixMs {
 
     /// Parses an RFC 3339 timestamp with any offset; the result is UTC.
     pub fn parse_rfc3339(input: &str) -> Result<Self, TimeError> {
-        let parsed = DateTime::parse_from_rfc3339(input.trim()).map_err(|e| TimeError::NotRfc3339 {
-            input: input.to_owned(),
-            reason: e.to_string(),
-        })?;
+        let parsed = DateTime::parse_from_rfc3339(input.trim())
+            .map_err(|e| TimeError::NotRfc3339 { input: input.to_owned(), reason: e.to_string() })?;
         Ok(Self(parsed.timestamp_millis()))
     }
 

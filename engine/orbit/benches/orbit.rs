@@ -11,13 +11,10 @@ use talos_core::UnixMs;
 use talos_orbit::elements::parse_catalog;
 use talos_orbit::frames::TemeToEcef;
 use talos_orbit::stations::parse_satnogs_stations;
-use talos_orbit::{
-    ElementSet, Observer, PassQuery, SampledTrajectory, Satellite, find_passes, look_angles,
-};
+use talos_orbit::{ElementSet, Observer, PassQuery, SampledTrajectory, Satellite, find_passes, look_angles};
 
 const ACTIVE: &str = include_str!("../../../data/tle/celestrak_active_2026-05-07.txt");
-const SATNOGS_STATIONS: &str =
-    include_str!("../../../data/ground_stations/satnogs_network_stations_2024-01-08.json");
+const SATNOGS_STATIONS: &str = include_str!("../../../data/ground_stations/satnogs_network_stations_2024-01-08.json");
 const START: &str = "2026-05-08T00:00:00Z";
 const ISS: u32 = 25544;
 /// ES'HAIL 2, geostationary at 25.5 E (mean motion 1.0027 rev/day), visible from Berlin.
@@ -30,10 +27,7 @@ fn catalog() -> Vec<ElementSet> {
 }
 
 fn satellite(sets: &[ElementSet], norad_id: u32) -> Satellite {
-    let set = sets
-        .iter()
-        .find(|s| s.norad_id.get() == norad_id)
-        .expect("in the active catalog");
+    let set = sets.iter().find(|s| s.norad_id.get() == norad_id).expect("in the active catalog");
     Satellite::new(set).unwrap()
 }
 
@@ -50,16 +44,9 @@ fn elements(c: &mut Criterion) {
     let mut group = c.benchmark_group("catalog");
     group.sample_size(20);
     group.throughput(Throughput::Elements(sets.len() as u64));
-    group.bench_function("parse_active_catalog", |b| {
-        b.iter(|| parse_catalog(black_box(ACTIVE)).unwrap())
-    });
+    group.bench_function("parse_active_catalog", |b| b.iter(|| parse_catalog(black_box(ACTIVE)).unwrap()));
     group.bench_function("satellite_new_active_catalog", |b| {
-        b.iter(|| {
-            black_box(&sets)
-                .iter()
-                .filter_map(|s| Satellite::new(s).ok())
-                .count()
-        })
+        b.iter(|| black_box(&sets).iter().filter_map(|s| Satellite::new(s).ok()).count())
     });
     group.finish();
 }
@@ -72,18 +59,13 @@ fn single_satellite(c: &mut Criterion) {
     let state = iss.state_ecef(t).unwrap();
 
     c.bench_function("sgp4_propagate_iss", |b| {
-        b.iter(|| {
-            iss.propagate_minutes(black_box(iss.minutes_since_epoch(t)))
-                .unwrap()
-        })
+        b.iter(|| iss.propagate_minutes(black_box(iss.minutes_since_epoch(t))).unwrap())
     });
     c.bench_function("state_ecef_iss", |b| {
         let rotation = TemeToEcef::at(t);
         b.iter(|| iss.state_ecef_with(black_box(t), &rotation).unwrap())
     });
-    c.bench_function("look_angles", |b| {
-        b.iter(|| look_angles(black_box(&observer), black_box(&state)))
-    });
+    c.bench_function("look_angles", |b| b.iter(|| look_angles(black_box(&observer), black_box(&state))));
 }
 
 fn passes(c: &mut Criterion) {
@@ -92,11 +74,7 @@ fn passes(c: &mut Criterion) {
     assert!(geo.is_geosynchronous_like());
     let (start, end) = (start(), start().plus_ms(24 * 3_600_000));
     let observer = berlin();
-    let query = PassQuery {
-        observer: &observer,
-        min_el_deg: 0.0,
-        mask: None,
-    };
+    let query = PassQuery { observer: &observer, min_el_deg: 0.0, mask: None };
     let iss_24h = SampledTrajectory::sample(&iss, start, end).unwrap();
     let geo_24h = SampledTrajectory::sample(&geo, start, end).unwrap();
 
@@ -126,11 +104,7 @@ fn passes(c: &mut Criterion) {
             stations
                 .iter()
                 .map(|(observer, min_el_deg)| {
-                    let query = PassQuery {
-                        observer,
-                        min_el_deg: *min_el_deg,
-                        mask: None,
-                    };
+                    let query = PassQuery { observer, min_el_deg: *min_el_deg, mask: None };
                     find_passes(black_box(&iss_24h), &query).len()
                 })
                 .sum::<usize>()

@@ -63,11 +63,7 @@ impl TemeToEcef {
     #[inline]
     pub fn apply(&self, pos_teme_km: [f64; 3], vel_teme_km_s: [f64; 3]) -> EcefState {
         let (c, s) = (self.cos_theta, self.sin_theta);
-        let pos = [
-            c * pos_teme_km[0] + s * pos_teme_km[1],
-            -s * pos_teme_km[0] + c * pos_teme_km[1],
-            pos_teme_km[2],
-        ];
+        let pos = [c * pos_teme_km[0] + s * pos_teme_km[1], -s * pos_teme_km[0] + c * pos_teme_km[1], pos_teme_km[2]];
         let w = self.theta_dot_rad_s;
         let vel = [
             c * vel_teme_km_s[0] + s * vel_teme_km_s[1] + w * pos[1],
@@ -155,7 +151,9 @@ mod tests {
 
     #[test]
     fn geodetic_round_trips_through_ecef() {
-        for (lat, lon, alt_m) in [(78.23, 15.39, 500.0), (-77.85, 166.67, 10.0), (0.0, -179.9, 2850.0), (90.0, 0.0, 0.0)] {
+        for (lat, lon, alt_m) in
+            [(78.23, 15.39, 500.0), (-77.85, 166.67, 10.0), (0.0, -179.9, 2850.0), (90.0, 0.0, 0.0)]
+        {
             let obs = Observer::new(GeodeticPosition::new(lat, lon, alt_m).unwrap());
             let (lat2, lon2, alt_km) = ecef_to_geodetic(obs.ecef_km);
             assert!((lat2 - lat).abs() < 1e-9, "{lat} {lat2}");

@@ -84,6 +84,12 @@ pub struct SampledTrajectory {
     end: UnixMs,
     step_s: f64,
     states: Vec<EcefState>,
+    /// Unit vectors from the earth's centre to each sample (shared by every station's scan).
+    directions: Vec<[f64; 3]>,
+    /// Largest geocentric distance and angular rate over the window: bound how fast the
+    /// satellite can approach a station, so the scan can jump over samples where it cannot be up.
+    max_radius_km: f64,
+    max_angular_rate_rad_s: f64,
     apogee_alt_km: f64,
     inclination_deg: f64,
     /// Set when SGP4 failed inside the window; the trajectory stops at the last good sample.
@@ -109,12 +115,23 @@ impl SampledTrajectory {
                 }
             }
         }
+        let mut directions = Vec::with_capacity(states.len());
+        let (mut max_radius_km, mut max_angular_rate_rad_s) = (0f64, 0f64);
+        for state in &states {
+            let r = dot(state.pos_km, state.pos_km).sqrt();
+            directions.push([state.pos_km[0] / r, state.pos_km[1] / r, state.pos_km[2] / r]);
+            max_radius_km = max_radius_km.max(r);
+            max_angular_rate_rad_s = max_angular_rate_rad_s.max(dot(state.vel_km_s, state.vel_km_s).sqrt() / r);
+        }
         Ok(Self {
             norad_id: sat.norad_id,
             start,
             end,
             step_s,
             states,
+            directions,
+            max_radius_km,
+            max_angular_rate_rad_s,
             apogee_alt_km: sat.apogee_alt_km,
             inclination_deg: sat.inclination_deg,
             diverged,
@@ -151,7 +168,8 @@ impl SampledTrajectory {
         let (a, b) = (&self.states[segment], &self.states[segment + 1]);
         let (u2, u3) = (u * u, u * u * u);
         let (h00, h10, h01, h11) = (2.0 * u3 - 3.0 * u2 + 1.0, u3 - 2.0 * u2 + u, -2.0 * u3 + 3.0 * u2, u3 - u2);
-        let (d00, d10, d01, d11) = (6.0 * u2 - 6.0 * u, 3.0 * u2 - 4.0 * u + 1.0, -6.0 * u2 + 6.0 * u, 3.0 * u2 - 2.0 * u);
+        let (d00, d10, d01, d11) =
+            (6.0 * u2 - 6.0 * u, 3.0 * u2 - 4.0 * u + 1.0, -6.0 * u2 + 6.0 * u, 3.0 * u2 - 2.0 * u);
         let mut state = EcefState::default();
         for k in 0..3 {
             state.pos_km[k] = h00 * a.pos_km[k] + h10 * h * a.vel_km_s[k] + h01 * b.pos_km[k] + h11 * h * b.vel_km_s[k];
@@ -170,7 +188,8 @@ impl SampledTrajectory {
     /// observer: the sub-satellite latitude never exceeds the inclination, and the
     /// coverage circle at apogee bounds the reach (1 deg margin for geodetic latitude).
     fn can_ever_reach(&self, observer: &Observer, threshold_deg: f64) -> bool {
-        let max_sub_lat_deg = if self.inclination_deg <= 90.0 { self.inclination_deg } else { 180.0 - self.inclination_deg };
+        let max_sub_lat_deg =
+            if self.inclination_deg <= 90.0 { self.inclination_deg } else { 180.0 - self.inclination_deg };
         let reach_deg = coverage_half_angle_deg(self.apogee_alt_km, threshold_deg);
         observer.position.lat_deg().abs() - max_sub_lat_deg <= reach_deg + 1.0
     }
@@ -210,13 +229,43 @@ pub fn find_passes(traj: &SampledTrajectory, query: &PassQuery<'_>) -> Vec<Pass>
     let g = |offset_s: f64| sin_elevation_at(traj, observer, offset_s) - sin_threshold;
     let sample_time = |i: usize| (i as f64 * step_s).min(span_s);
 
+    // Jumping: the satellite cannot be above the lowest threshold while its geocentric
+    // direction is farther from the observer's than the coverage half-angle at its highest
+    // altitude (1 deg margin for the ellipsoid and the observer's height), and that angle
+    // shrinks by at most `rate_per_step` per sample. Far from the station whole stretches
+    // of the grid are skipped without evaluating them.
+    let observer_radius_km = dot(observer.ecef_km, observer.ecef_km).sqrt();
+    let observer_dir = observer.ecef_km.map(|x| x / observer_radius_km);
+    let reach_rad = {
+        let el = (lowest_deg - 1.0).clamp(-89.0, 89.0).to_radians();
+        let ratio = (observer_radius_km / traj.max_radius_km).min(1.0);
+        ((ratio * el.cos()).clamp(-1.0, 1.0).acos() - el + 1f64.to_radians()).max(0.0)
+    };
+    let rate_per_step = (traj.max_angular_rate_rad_s * 1.05 * step_s).max(1e-12);
+    let cos_jump_limit = (reach_rad + 4.0 * rate_per_step).min(std::f64::consts::PI).cos();
+
     let mut crossings = Vec::new();
     let mut prev2 = f64::NAN;
     let mut prev = sin_el(observer, &traj.states[0]) - sin_threshold;
     let starts_visible = prev >= 0.0;
-    for i in 1..usable {
+    let mut i = 1;
+    while i < usable {
+        if prev < 0.0 && dot(traj.directions[i], observer_dir) < cos_jump_limit {
+            let theta = dot(traj.directions[i], observer_dir).clamp(-1.0, 1.0).acos();
+            let clear_steps = ((theta - reach_rad) / rate_per_step).floor() as usize;
+            // Samples i .. i + clear_steps are certainly below; resume two before the end of
+            // that stretch so crossing and culmination checks have real neighbours again.
+            let resume = (i + clear_steps).saturating_sub(2).min(usable - 1);
+            if resume > i + 1 {
+                prev = sin_el(observer, &traj.states[resume - 1]) - sin_threshold;
+                prev2 = f64::NAN;
+                i = resume;
+                continue;
+            }
+        }
         // The last grid sample may lie past the window end: judge the window end itself.
-        let cur = if i as f64 * step_s > span_s { g(span_s) } else { sin_el(observer, &traj.states[i]) - sin_threshold };
+        let cur =
+            if i as f64 * step_s > span_s { g(span_s) } else { sin_el(observer, &traj.states[i]) - sin_threshold };
         let (ta, tb) = (sample_time(i - 1), sample_time(i));
         if prev < 0.0 && cur >= 0.0 {
             crossings.push(Crossing::Rise(find_root(&g, ta, tb)));
@@ -234,6 +283,7 @@ pub fn find_passes(traj: &SampledTrajectory, query: &PassQuery<'_>) -> Vec<Pass>
         }
         prev2 = prev;
         prev = cur;
+        i += 1;
     }
 
     let mut intervals = Vec::new();
@@ -300,19 +350,26 @@ fn refine_with_mask(
     }
 }
 
-fn build_pass(traj: &SampledTrajectory, observer: &Observer, aos_s: f64, los_s: f64, aos_cut: bool, los_cut: bool) -> Pass {
+fn build_pass(
+    traj: &SampledTrajectory,
+    observer: &Observer,
+    aos_s: f64,
+    los_s: f64,
+    aos_cut: bool,
+    los_cut: bool,
+) -> Pass {
     let s = |offset_s: f64| sin_elevation_at(traj, observer, offset_s);
     // Best grid sample inside the pass, then a bounded maximisation around it.
     let step_s = traj.step_s;
     let mut best_t = aos_s;
     let mut best_s = s(aos_s);
-    let mut t = (aos_s / step_s).ceil() * step_s;
-    while t < los_s {
-        let v = s(t);
+    let mut index = (aos_s / step_s).ceil() as usize;
+    while (index as f64) * step_s < los_s && index < traj.states.len() {
+        let v = sin_el(observer, &traj.states[index]);
         if v > best_s {
-            (best_t, best_s) = (t, v);
+            (best_t, best_s) = (index as f64 * step_s, v);
         }
-        t += step_s;
+        index += 1;
     }
     if s(los_s) > best_s {
         best_t = los_s;

@@ -84,12 +84,9 @@ struct RawStation {
 /// `rejected` with the reason; text that is not a JSON array is an error.
 pub fn parse_satnogs_stations(json: &str) -> Result<ParsedStations, StationsError> {
     let json = json.strip_prefix('\u{feff}').unwrap_or(json);
-    let value: Value =
-        serde_json::from_str(json).map_err(|e| StationsError::Json(e.to_string()))?;
+    let value: Value = serde_json::from_str(json).map_err(|e| StationsError::Json(e.to_string()))?;
     let Value::Array(entries) = value else {
-        return Err(StationsError::NotAnArray {
-            found: json_kind(&value),
-        });
+        return Err(StationsError::NotAnArray { found: json_kind(&value) });
     };
     let mut stations = Vec::with_capacity(entries.len());
     let mut rejected = Vec::new();
@@ -108,21 +105,11 @@ pub fn parse_satnogs_stations(json: &str) -> Result<ParsedStations, StationsErro
 
 fn station_from_json(entry: &Value) -> Result<SatnogsStation, String> {
     let raw = RawStation::deserialize(entry).map_err(|e| e.to_string())?;
-    let position =
-        GeodeticPosition::new(raw.lat, raw.lng, raw.altitude).map_err(|e| e.to_string())?;
+    let position = GeodeticPosition::new(raw.lat, raw.lng, raw.altitude).map_err(|e| e.to_string())?;
     if !raw.min_horizon.is_finite() {
-        return Err(format!(
-            "min_horizon {} deg is not a finite angle",
-            raw.min_horizon
-        ));
+        return Err(format!("min_horizon {} deg is not a finite angle", raw.min_horizon));
     }
-    Ok(SatnogsStation {
-        id: raw.id,
-        name: raw.name,
-        position,
-        min_horizon_deg: raw.min_horizon,
-        status: raw.status,
-    })
+    Ok(SatnogsStation { id: raw.id, name: raw.name, position, min_horizon_deg: raw.min_horizon, status: raw.status })
 }
 
 fn json_kind(value: &Value) -> &'static str {
@@ -162,27 +149,13 @@ mod tests {
         assert!(parsed.stations.is_empty());
         assert_eq!(parsed.rejected.len(), 3);
         assert_eq!(parsed.rejected[0].id, Some(7));
-        assert!(
-            parsed.rejected[0].reason.contains("missing field"),
-            "{}",
-            parsed.rejected[0]
-        );
-        assert!(
-            parsed.rejected[1].to_string().starts_with("station: "),
-            "{}",
-            parsed.rejected[1]
-        );
+        assert!(parsed.rejected[0].reason.contains("missing field"), "{}", parsed.rejected[0]);
+        assert!(parsed.rejected[1].to_string().starts_with("station: "), "{}", parsed.rejected[1]);
     }
 
     #[test]
     fn non_array_json_is_an_error() {
-        assert_eq!(
-            parse_satnogs_stations("{}").unwrap_err(),
-            StationsError::NotAnArray { found: "an object" }
-        );
-        assert!(matches!(
-            parse_satnogs_stations("[{"),
-            Err(StationsError::Json(_))
-        ));
+        assert_eq!(parse_satnogs_stations("{}").unwrap_err(), StationsError::NotAnArray { found: "an object" });
+        assert!(matches!(parse_satnogs_stations("[{"), Err(StationsError::Json(_))));
     }
 }

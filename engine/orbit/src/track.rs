@@ -23,7 +23,12 @@ pub fn sub_point(t: UnixMs, state: &EcefState) -> SubPoint {
 
 /// Sub-satellite points from `start` to `end` every `step_s` seconds. Stops early (with the
 /// points so far) if SGP4 fails part-way, and fails only if the first point fails.
-pub fn ground_track(sat: &Satellite, start: UnixMs, end: UnixMs, step_s: f64) -> Result<Vec<SubPoint>, PropagationError> {
+pub fn ground_track(
+    sat: &Satellite,
+    start: UnixMs,
+    end: UnixMs,
+    step_s: f64,
+) -> Result<Vec<SubPoint>, PropagationError> {
     let step_ms = (step_s * 1000.0).round().max(1.0) as i64;
     let mut points = Vec::new();
     let mut t = start;

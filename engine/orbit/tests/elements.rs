@@ -4,8 +4,8 @@
 use chrono::{Datelike, NaiveDate, NaiveDateTime, TimeDelta};
 use proptest::prelude::*;
 use talos_orbit::elements::{
-    CatalogError, ElementFormat, ElementSet, ElementsError, ParsedCatalog, detect_format,
-    parse_catalog, parse_omm_csv, parse_omm_json, parse_omm_xml, parse_tle, parse_tle_catalog,
+    CatalogError, ElementFormat, ElementSet, ElementsError, ParsedCatalog, detect_format, parse_catalog, parse_omm_csv,
+    parse_omm_json, parse_omm_xml, parse_tle, parse_tle_catalog,
 };
 
 macro_rules! data {
@@ -51,30 +51,17 @@ fn fix_checksum(line: &str) -> String {
 
 /// Replaces columns `first..=last` (1-based) of a line.
 fn splice(line: &str, first: usize, last: usize, with: &str) -> String {
-    assert_eq!(
-        with.len(),
-        last - first + 1,
-        "replacement must keep the columns"
-    );
+    assert_eq!(with.len(), last - first + 1, "replacement must keep the columns");
     format!("{}{with}{}", &line[..first - 1], &line[last..])
 }
 
 fn ids(parsed: &ParsedCatalog) -> Vec<u32> {
-    parsed
-        .element_sets
-        .iter()
-        .map(|s| s.norad_id.get())
-        .collect()
+    parsed.element_sets.iter().map(|s| s.norad_id.get()).collect()
 }
 
 fn only(parsed: &ParsedCatalog, norad: u32) -> &ElementSet {
-    let mut matching = parsed
-        .element_sets
-        .iter()
-        .filter(|s| s.norad_id.get() == norad);
-    let set = matching
-        .next()
-        .unwrap_or_else(|| panic!("NORAD {norad} not loaded"));
+    let mut matching = parsed.element_sets.iter().filter(|s| s.norad_id.get() == norad);
+    let set = matching.next().unwrap_or_else(|| panic!("NORAD {norad} not loaded"));
     assert!(matching.next().is_none(), "NORAD {norad} loaded twice");
     set
 }
@@ -89,11 +76,7 @@ fn dt(text: &str) -> NaiveDateTime {
 fn the_whole_active_catalog_loads_with_nothing_rejected() {
     let parsed = parse_catalog(ACTIVE).unwrap();
     assert_eq!(parsed.format, ElementFormat::Tle);
-    assert!(
-        parsed.rejected.is_empty(),
-        "first rejection: {}",
-        parsed.rejected[0]
-    );
+    assert!(parsed.rejected.is_empty(), "first rejection: {}", parsed.rejected[0]);
     assert_eq!(parsed.element_sets.len(), 15_347);
     let mut unique = ids(&parsed);
     unique.sort_unstable();
@@ -117,10 +100,7 @@ fn the_amateur_and_visual_catalogs_load() {
         assert_eq!(parsed.element_sets.len(), count);
     }
     let amateur = parse_tle_catalog(AMATEUR);
-    assert_eq!(
-        amateur.element_sets[0].name.as_deref(),
-        Some("OSCAR 7 (AO-7)")
-    );
+    assert_eq!(amateur.element_sets[0].name.as_deref(), Some("OSCAR 7 (AO-7)"));
     assert_eq!(amateur.element_sets[0].mean_motion_dot, -0.00000032);
     assert_eq!(amateur.element_sets[0].bstar, 0.91679e-4);
 }
@@ -130,30 +110,17 @@ fn vallado_verification_file_rejects_only_the_deliberately_broken_cases() {
     let parsed = parse_catalog(VALLADO).unwrap();
     // 33 cases, 20413 twice; 33333, 33334 and 33335 are the deliberately bad ones.
     assert_eq!(parsed.element_sets.len(), 30);
-    let rejected: Vec<_> = parsed
-        .rejected
-        .iter()
-        .map(|r| r.norad_id.map(|n| n.get()))
-        .collect();
+    let rejected: Vec<_> = parsed.rejected.iter().map(|r| r.norad_id.map(|n| n.get())).collect();
     assert_eq!(rejected, [Some(33333), Some(33334), Some(33335)]);
     for r in &parsed.rejected {
-        assert!(
-            matches!(r.error, ElementsError::Checksum { line: 1, .. }),
-            "{r}"
-        );
-        let expected_line = VALLADO
-            .lines()
-            .position(|l| l.starts_with(&format!("1 {}", r.norad_id.unwrap())))
-            .unwrap()
-            + 1;
+        assert!(matches!(r.error, ElementsError::Checksum { line: 1, .. }), "{r}");
+        let expected_line =
+            VALLADO.lines().position(|l| l.starts_with(&format!("1 {}", r.norad_id.unwrap()))).unwrap() + 1;
         assert_eq!(r.line, expected_line);
     }
     assert_eq!(
         parsed.rejected[0].to_string(),
-        format!(
-            "line {} (NORAD 33333): line 1 checksum: expected 2, found 4",
-            parsed.rejected[0].line
-        )
+        format!("line {} (NORAD 33333): line 1 checksum: expected 2, found 4", parsed.rejected[0].line)
     );
     // Blank international designator and ephemeris type (case 11801) are accepted.
     let s11801 = only(&parsed, 11801);
@@ -170,16 +137,10 @@ fn vallado_broken_cases_also_have_the_documented_line_2_checksum_errors() {
     // 33333 and 33335 have both lines wrong, 33334 only line 1.
     let lines: Vec<&str> = VALLADO.lines().collect();
     for (norad, line2_bad) in [(33333, true), (33334, false), (33335, true)] {
-        let at = lines
-            .iter()
-            .position(|l| l.starts_with(&format!("1 {norad}")))
-            .unwrap();
+        let at = lines.iter().position(|l| l.starts_with(&format!("1 {norad}"))).unwrap();
         let result = parse_tle(None, &fix_checksum(lines[at]), lines[at + 1]);
         if line2_bad {
-            assert!(
-                matches!(result, Err(ElementsError::Checksum { line: 2, .. })),
-                "{norad}: {result:?}"
-            );
+            assert!(matches!(result, Err(ElementsError::Checksum { line: 2, .. })), "{norad}: {result:?}");
         } else {
             assert!(result.is_ok(), "{norad}: {result:?}");
         }
@@ -193,10 +154,7 @@ fn orbcomm_tle_and_omm_xml_agree_where_they_hold_the_same_element_set() {
     assert_eq!(xml.format, ElementFormat::OmmXml);
     assert!(tle.rejected.is_empty() && xml.rejected.is_empty());
     assert_eq!((tle.element_sets.len(), xml.element_sets.len()), (15, 15));
-    for (norad, epoch) in [
-        (41185, "2026-05-05T23:58:50.042784"),
-        (41189, "2026-05-06T07:39:13.334112"),
-    ] {
+    for (norad, epoch) in [(41185, "2026-05-05T23:58:50.042784"), (41189, "2026-05-06T07:39:13.334112")] {
         let t = only(&tle, norad);
         let x = only(&xml, norad);
         assert_eq!(t.epoch, dt(epoch));
@@ -214,22 +172,12 @@ fn orbcomm_tle_and_omm_xml_agree_where_they_hold_the_same_element_set() {
         // The XML carries more digits (.00017709 vs 0001770): agree to the TLE's 1e-7.
         assert!((t.eccentricity - x.eccentricity).abs() < 1e-7);
         // The TLE B* has 5 significant digits; the XML more (.12297296E-3 vs 12297-3).
-        assert!(
-            (t.bstar - x.bstar).abs() <= 5e-5 * x.bstar.abs(),
-            "{} vs {}",
-            t.bstar,
-            x.bstar
-        );
+        assert!((t.bstar - x.bstar).abs() <= 5e-5 * x.bstar.abs(), "{} vs {}", t.bstar, x.bstar);
         assert_eq!(t.mean_motion_dot, x.mean_motion_dot);
         assert_eq!((t.mean_motion_ddot, x.mean_motion_ddot), (0.0, 0.0));
+        assert_eq!((t.rev_number, t.element_set_number), (x.rev_number, x.element_set_number));
         assert_eq!(
-            (t.rev_number, t.element_set_number),
-            (x.rev_number, x.element_set_number)
-        );
-        assert_eq!(
-            x.international_designator
-                .as_deref()
-                .map(|d| d.replace('-', "")[2..].to_owned()),
+            x.international_designator.as_deref().map(|d| d.replace('-', "")[2..].to_owned()),
             t.international_designator
         );
     }
@@ -256,35 +204,16 @@ fn celestrak_omm_json_sample_loads_all_21_sets_including_geo_heo_and_exponents()
 #[test]
 fn python_sgp4_vanguard_samples_load_in_json_csv_and_xml() {
     for (text, format, epoch) in [
-        (
-            VANGUARD_JSON,
-            ElementFormat::OmmJson,
-            "2025-02-14T14:36:48.662784",
-        ),
-        (
-            VANGUARD_CSV,
-            ElementFormat::OmmCsv,
-            "2020-10-13T04:52:48.472320",
-        ),
-        (
-            VANGUARD_XML,
-            ElementFormat::OmmXml,
-            "2020-10-13T04:52:48.472320",
-        ),
+        (VANGUARD_JSON, ElementFormat::OmmJson, "2025-02-14T14:36:48.662784"),
+        (VANGUARD_CSV, ElementFormat::OmmCsv, "2020-10-13T04:52:48.472320"),
+        (VANGUARD_XML, ElementFormat::OmmXml, "2020-10-13T04:52:48.472320"),
     ] {
         assert_eq!(detect_format(text), Some(format));
         let parsed = parse_catalog(text).unwrap();
         assert_eq!(parsed.format, format);
-        assert!(
-            parsed.rejected.is_empty(),
-            "{format:?}: {}",
-            parsed.rejected[0]
-        );
+        assert!(parsed.rejected.is_empty(), "{format:?}: {}", parsed.rejected[0]);
         let [set] = parsed.element_sets.as_slice() else {
-            panic!(
-                "{format:?}: expected one set, got {}",
-                parsed.element_sets.len()
-            )
+            panic!("{format:?}: expected one set, got {}", parsed.element_sets.len())
         };
         assert_eq!(set.norad_id.get(), 5);
         assert_eq!(set.name.as_deref(), Some("VANGUARD 1"));
@@ -293,14 +222,8 @@ fn python_sgp4_vanguard_samples_load_in_json_csv_and_xml() {
     }
     let csv = parse_omm_csv(VANGUARD_CSV).unwrap();
     assert_eq!(csv.element_sets[0].bstar, -0.22483e-4);
-    assert_eq!(
-        parse_omm_xml(VANGUARD_XML).unwrap().element_sets[0].mean_motion_dot,
-        -1.6e-7
-    );
-    assert_eq!(
-        parse_omm_json(VANGUARD_JSON).unwrap().element_sets[0].rev_number,
-        39027
-    );
+    assert_eq!(parse_omm_xml(VANGUARD_XML).unwrap().element_sets[0].mean_motion_dot, -1.6e-7);
+    assert_eq!(parse_omm_json(VANGUARD_JSON).unwrap().element_sets[0].rev_number, 39027);
 }
 
 #[test]
@@ -312,12 +235,7 @@ fn pyorbital_tle_with_plus_signs_parses() {
         .iter()
         .find(|c| c["tle"]["line1"].as_str().is_some_and(|l| l.contains('+')))
         .unwrap();
-    let set = parse_tle(
-        None,
-        case["tle"]["line1"].as_str().unwrap(),
-        case["tle"]["line2"].as_str().unwrap(),
-    )
-    .unwrap();
+    let set = parse_tle(None, case["tle"]["line1"].as_str().unwrap(), case["tle"]["line2"].as_str().unwrap()).unwrap();
     assert_eq!(set.norad_id.get(), 43125);
     assert_eq!(set.mean_motion_dot, 0.00001666);
     assert_eq!(set.mean_motion_ddot, 0.0);
@@ -325,12 +243,7 @@ fn pyorbital_tle_with_plus_signs_parses() {
     assert_eq!(set.inclination_deg, 97.5269);
     // Every reference TLE parses.
     for c in passes["cases"].as_array().unwrap() {
-        parse_tle(
-            None,
-            c["tle"]["line1"].as_str().unwrap(),
-            c["tle"]["line2"].as_str().unwrap(),
-        )
-        .unwrap();
+        parse_tle(None, c["tle"]["line1"].as_str().unwrap(), c["tle"]["line2"].as_str().unwrap()).unwrap();
     }
 }
 
@@ -348,20 +261,8 @@ fn alpha5_catalog_numbers_decode_and_i_and_o_are_rejected() {
     assert_eq!(with_catalog("Z9999").unwrap().norad_id.get(), 339_999);
     for bad in ["I0000", "O0000"] {
         let err = with_catalog(bad).unwrap_err();
-        let ElementsError::Field {
-            line: 1,
-            field,
-            columns,
-            text,
-            ..
-        } = &err
-        else {
-            panic!("{bad}: {err}")
-        };
-        assert_eq!(
-            (*field, *columns, text.as_str()),
-            ("catalog number", (3, 7), bad)
-        );
+        let ElementsError::Field { line: 1, field, columns, text, .. } = &err else { panic!("{bad}: {err}") };
+        assert_eq!((*field, *columns, text.as_str()), ("catalog number", (3, 7), bad));
     }
 }
 
@@ -379,12 +280,7 @@ fn catalog_around(name: &str, line1: &str, line2: &str) -> String {
 fn corrupted(line1: &str, line2: &str) -> ElementsError {
     let text = catalog_around("ISS (ZARYA)", line1, line2);
     let parsed = parse_tle_catalog(&text);
-    assert_eq!(
-        parsed.element_sets.len(),
-        4,
-        "the other records must still load: {:?}",
-        parsed.rejected
-    );
+    assert_eq!(parsed.element_sets.len(), 4, "the other records must still load: {:?}", parsed.rejected);
     assert_eq!(parsed.rejected.len(), 1);
     let r = &parsed.rejected[0];
     assert_eq!(r.line, 7, "the record starts at its name line");
@@ -404,24 +300,10 @@ fn a_truncated_line_is_a_length_error() {
 fn a_flipped_digit_is_a_checksum_error_naming_the_line() {
     // Column 25: 9 -> 7 lowers the digit sum by 2, so the check digit 2 should be 0.
     let err = corrupted(&splice(ISS_1, 25, 25, "7"), ISS_2);
-    assert_eq!(
-        err,
-        ElementsError::Checksum {
-            line: 1,
-            expected: 0,
-            found: '2'
-        }
-    );
+    assert_eq!(err, ElementsError::Checksum { line: 1, expected: 0, found: '2' });
     // Column 10: 5 -> 2 lowers it by 3, so the check digit 3 should be 0.
     let err = corrupted(ISS_1, &splice(ISS_2, 10, 10, "2"));
-    assert_eq!(
-        err,
-        ElementsError::Checksum {
-            line: 2,
-            expected: 0,
-            found: '3'
-        }
-    );
+    assert_eq!(err, ElementsError::Checksum { line: 2, expected: 0, found: '3' });
     assert_eq!(err.to_string(), "line 2 checksum: expected 0, found 3");
 }
 
@@ -442,36 +324,11 @@ fn letters_in_a_numeric_field_name_the_field_and_columns() {
                 reason: "must be a decimal number (digits, one '.', optional sign)",
             }
         );
-        assert!(
-            err.to_string()
-                .starts_with("line 2 mean motion (columns 53-63) '15.4981535O': "),
-            "{err}"
-        );
+        assert!(err.to_string().starts_with("line 2 mean motion (columns 53-63) '15.4981535O': "), "{err}");
         let err = corrupted(&repair(splice(ISS_1, 54, 61, " 182O0-3")), ISS_2);
-        assert!(
-            matches!(
-                err,
-                ElementsError::Field {
-                    line: 1,
-                    field: "B*",
-                    columns: (54, 61),
-                    ..
-                }
-            ),
-            "{err}"
-        );
+        assert!(matches!(err, ElementsError::Field { line: 1, field: "B*", columns: (54, 61), .. }), "{err}");
         let err = corrupted(&repair(splice(ISS_1, 21, 32, "020.9X268519")), ISS_2);
-        assert!(
-            matches!(
-                err,
-                ElementsError::Field {
-                    field: "epoch day of year",
-                    columns: (21, 32),
-                    ..
-                }
-            ),
-            "{err}"
-        );
+        assert!(matches!(err, ElementsError::Field { field: "epoch day of year", columns: (21, 32), .. }), "{err}");
     }
 }
 
@@ -489,70 +346,27 @@ fn garbage_eccentricity_digits_are_a_field_error() {
 #[test]
 fn mismatched_catalog_numbers_are_rejected() {
     let err = corrupted(ISS_1, &fix_checksum(&splice(ISS_2, 3, 7, "25545")));
-    assert_eq!(
-        err,
-        ElementsError::CatalogMismatch {
-            line1: 25544,
-            line2: 25545
-        }
-    );
+    assert_eq!(err, ElementsError::CatalogMismatch { line1: 25544, line2: 25545 });
 }
 
 #[test]
 fn impossible_elements_are_range_errors() {
     let err = corrupted(ISS_1, &fix_checksum(&splice(ISS_2, 9, 16, "180.0001")));
-    assert!(
-        matches!(
-            err,
-            ElementsError::Range {
-                field: "inclination (deg)",
-                ..
-            }
-        ),
-        "{err}"
-    );
+    assert!(matches!(err, ElementsError::Range { field: "inclination (deg)", .. }), "{err}");
     let err = corrupted(ISS_1, &fix_checksum(&splice(ISS_2, 53, 63, " 0.00000000")));
-    assert!(
-        matches!(err, ElementsError::Range { value: 0.0, .. }),
-        "{err}"
-    );
+    assert!(matches!(err, ElementsError::Range { value: 0.0, .. }), "{err}");
     let err = corrupted(ISS_1, &fix_checksum(&splice(ISS_2, 44, 51, "360.0001")));
-    assert!(
-        matches!(
-            err,
-            ElementsError::Range {
-                field: "mean anomaly (deg)",
-                ..
-            }
-        ),
-        "{err}"
-    );
+    assert!(matches!(err, ElementsError::Range { field: "mean anomaly (deg)", .. }), "{err}");
 }
 
 #[test]
 fn non_ascii_text_is_an_error_not_a_panic() {
     let err = corrupted(&ISS_1.replacen("98067A", "98067\u{e9}", 1), ISS_2);
-    assert_eq!(
-        err,
-        ElementsError::NonAscii {
-            line: 1,
-            column: 15
-        }
-    );
+    assert_eq!(err, ElementsError::NonAscii { line: 1, column: 15 });
     let err = corrupted(ISS_1, &format!("{}\u{a0}{}", &ISS_2[..16], &ISS_2[17..]));
-    assert_eq!(
-        err,
-        ElementsError::NonAscii {
-            line: 2,
-            column: 17
-        }
-    );
+    assert_eq!(err, ElementsError::NonAscii { line: 2, column: 17 });
     // A mangled line number makes the line unrecognisable; the record is still reported.
-    let parsed = parse_tle_catalog(&catalog_around(
-        "ISS",
-        ISS_1,
-        &ISS_2.replacen(' ', "\u{a0}", 1),
-    ));
+    let parsed = parse_tle_catalog(&catalog_around("ISS", ISS_1, &ISS_2.replacen(' ', "\u{a0}", 1)));
     assert_eq!(parsed.element_sets.len(), 4);
     let errors: Vec<_> = parsed.rejected.iter().map(|r| r.error.clone()).collect();
     assert_eq!(errors, [ElementsError::MissingLine2]);
@@ -567,22 +381,9 @@ fn lost_lines_do_not_desynchronise_the_records_after_them() {
     lines.remove(2);
     let parsed = parse_tle_catalog(&lines.join("\n"));
     assert_eq!(parsed.element_sets.len(), 2);
-    let errors: Vec<_> = parsed
-        .rejected
-        .iter()
-        .map(|r| (r.line, r.error.clone()))
-        .collect();
-    assert_eq!(
-        errors,
-        [
-            (1, ElementsError::MissingLine2),
-            (6, ElementsError::OrphanLine2)
-        ]
-    );
-    assert_eq!(
-        parsed.element_sets[0].name.as_deref(),
-        amateur[3].split("  ").next()
-    );
+    let errors: Vec<_> = parsed.rejected.iter().map(|r| (r.line, r.error.clone())).collect();
+    assert_eq!(errors, [(1, ElementsError::MissingLine2), (6, ElementsError::OrphanLine2)]);
+    assert_eq!(parsed.element_sets[0].name.as_deref(), amateur[3].split("  ").next());
 }
 
 #[test]
@@ -593,11 +394,7 @@ fn two_line_and_three_line_records_mix_with_comments_and_blank_lines() {
     assert_eq!(detect_format(&text), Some(ElementFormat::Tle));
     let parsed = parse_catalog(&text).unwrap();
     assert!(parsed.rejected.is_empty(), "{:?}", parsed.rejected);
-    let names: Vec<_> = parsed
-        .element_sets
-        .iter()
-        .map(|s| s.name.as_deref())
-        .collect();
+    let names: Vec<_> = parsed.element_sets.iter().map(|s| s.name.as_deref()).collect();
     assert_eq!(names, [None, Some("ISS (ZARYA)"), None]);
 }
 
@@ -605,37 +402,19 @@ fn two_line_and_three_line_records_mix_with_comments_and_blank_lines() {
 
 #[test]
 fn formats_are_detected_from_content() {
-    assert_eq!(
-        detect_format(" \u{feff}[]"),
-        None,
-        "a BOM only counts at the very start"
-    );
-    assert_eq!(
-        detect_format("\u{feff}  \n[]"),
-        Some(ElementFormat::OmmJson)
-    );
+    assert_eq!(detect_format(" \u{feff}[]"), None, "a BOM only counts at the very start");
+    assert_eq!(detect_format("\u{feff}  \n[]"), Some(ElementFormat::OmmJson));
     assert_eq!(detect_format("{\"a\":1}"), Some(ElementFormat::OmmJson));
-    assert_eq!(
-        detect_format("\r\n<?xml version=\"1.0\"?>"),
-        Some(ElementFormat::OmmXml)
-    );
+    assert_eq!(detect_format("\r\n<?xml version=\"1.0\"?>"), Some(ElementFormat::OmmXml));
     assert_eq!(detect_format(VANGUARD_CSV), Some(ElementFormat::OmmCsv));
     assert_eq!(detect_format(ACTIVE), Some(ElementFormat::Tle));
     assert_eq!(detect_format(&format!("{ISS_2}\n{ISS_1}")), None);
     assert_eq!(detect_format(""), None);
     assert_eq!(parse_catalog(" \r\n\t").unwrap_err(), CatalogError::Empty);
     let err = parse_catalog("hello world\nsecond line").unwrap_err();
-    assert_eq!(
-        err,
-        CatalogError::UnknownFormat {
-            start: "hello world".to_owned()
-        }
-    );
+    assert_eq!(err, CatalogError::UnknownFormat { start: "hello world".to_owned() });
     assert!(matches!(parse_catalog("[1, 2"), Err(CatalogError::Json(_))));
-    assert!(matches!(
-        parse_catalog("<ndm><omm></ndm>"),
-        Err(CatalogError::Xml(_))
-    ));
+    assert!(matches!(parse_catalog("<ndm><omm></ndm>"), Err(CatalogError::Xml(_))));
 }
 
 #[test]
@@ -647,53 +426,29 @@ fn a_bad_omm_json_record_is_rejected_and_the_rest_still_load() {
     records[9]["INCLINATION"] = serde_json::json!("51.6");
     let parsed = parse_omm_json(&serde_json::to_string(&records).unwrap()).unwrap();
     assert_eq!(parsed.element_sets.len(), 18);
-    let rejected: Vec<_> = parsed
-        .rejected
-        .iter()
-        .map(|r| (r.line, r.error.to_string()))
-        .collect();
+    let rejected: Vec<_> = parsed.rejected.iter().map(|r| (r.line, r.error.to_string())).collect();
     assert_eq!(
         rejected,
         [
             (4, "eccentricity 1.5 must be in [0, 1) for a closed orbit".to_owned()),
-            (
-                6,
-                "EPOCH '22 June 2026': must be an ISO 8601 UTC time like 2026-06-22T06:05:14.123456".to_owned()
-            ),
+            (6, "EPOCH '22 June 2026': must be an ISO 8601 UTC time like 2026-06-22T06:05:14.123456".to_owned()),
             (8, "missing field MEAN_MOTION".to_owned()),
         ]
     );
-    assert_eq!(
-        parsed.rejected[0].to_string(),
-        format!("record 4 (NORAD 1512): {}", rejected[0].1)
-    );
+    assert_eq!(parsed.rejected[0].to_string(), format!("record 4 (NORAD 1512): {}", rejected[0].1));
     assert_eq!(only(&parsed, 5398).inclination_deg, 51.6);
 }
 
 #[test]
 fn a_bad_omm_xml_segment_is_rejected_and_the_rest_still_load() {
-    let broken = ORBCOMM_XML.replacen(
-        "<MEAN_MOTION>14.58811338</MEAN_MOTION>",
-        "<MEAN_MOTION>-1</MEAN_MOTION>",
-        1,
-    );
+    let broken = ORBCOMM_XML.replacen("<MEAN_MOTION>14.58811338</MEAN_MOTION>", "<MEAN_MOTION>-1</MEAN_MOTION>", 1);
     let parsed = parse_omm_xml(&broken).unwrap();
     assert_eq!(parsed.element_sets.len(), 14);
     let r = &parsed.rejected[0];
     assert_eq!(r.norad_id.map(|n| n.get()), Some(41185));
-    let omm_line = broken
-        .lines()
-        .position(|l| l.contains("ORBCOMM FM113"))
-        .unwrap();
-    assert_eq!(
-        r.line, omm_line,
-        "the line of the <omm> tag, just before the segment"
-    );
-    assert!(
-        r.to_string()
-            .contains("mean motion (rev/day) -1 must be positive"),
-        "{r}"
-    );
+    let omm_line = broken.lines().position(|l| l.contains("ORBCOMM FM113")).unwrap();
+    assert_eq!(r.line, omm_line, "the line of the <omm> tag, just before the segment");
+    assert!(r.to_string().contains("mean motion (rev/day) -1 must be positive"), "{r}");
 }
 
 // ---- performance ----
@@ -701,10 +456,7 @@ fn a_bad_omm_xml_segment_is_rejected_and_the_rest_still_load() {
 /// Run with `cargo test --release -p talos-orbit --test elements -- --ignored --nocapture`.
 #[test]
 #[ignore = "timing: meaningful only in release builds"]
-#[expect(
-    clippy::disallowed_methods,
-    reason = "the test measures wall-clock parse time"
-)]
+#[expect(clippy::disallowed_methods, reason = "the test measures wall-clock parse time")]
 fn the_active_catalog_parses_in_well_under_50_ms_in_release() {
     let mut best = std::time::Duration::MAX;
     for _ in 0..20 {
@@ -713,10 +465,7 @@ fn the_active_catalog_parses_in_well_under_50_ms_in_release() {
         best = best.min(start.elapsed());
         assert_eq!(parsed.element_sets.len(), 15_347);
     }
-    println!(
-        "active catalog (15,347 sets, {} bytes): best of 20 = {best:?}",
-        ACTIVE.len()
-    );
+    println!("active catalog (15,347 sets, {} bytes): best of 20 = {best:?}", ACTIVE.len());
     if !cfg!(debug_assertions) {
         assert!(best.as_millis() < 50, "{best:?}");
     }
@@ -732,17 +481,10 @@ fn format_tle(set: &ElementSet) -> (String, String) {
         format!("{id:05}")
     } else {
         let letters = b"ABCDEFGHJKLMNPQRSTUVWXYZ";
-        format!(
-            "{}{:04}",
-            char::from(letters[(id / 10_000 - 10) as usize]),
-            id % 10_000
-        )
+        format!("{}{:04}", char::from(letters[(id / 10_000 - 10) as usize]), id % 10_000)
     };
     let year = set.epoch.date().format("%y");
-    let start_of_year = NaiveDate::from_yo_opt(set.epoch.year(), 1)
-        .unwrap()
-        .and_hms_opt(0, 0, 0)
-        .unwrap();
+    let start_of_year = NaiveDate::from_yo_opt(set.epoch.year(), 1).unwrap().and_hms_opt(0, 0, 0).unwrap();
     let since = (set.epoch - start_of_year).num_microseconds().unwrap();
     let day = since / 86_400_000_000 + 1;
     let fraction = (since % 86_400_000_000) / 864; // exact: epochs are generated on this grid
@@ -769,10 +511,7 @@ fn format_tle(set: &ElementSet) -> (String, String) {
         set.mean_motion_rev_per_day,
         set.rev_number,
     );
-    (
-        fix_checksum(&format!("{line1} ")),
-        fix_checksum(&format!("{line2} ")),
-    )
+    (fix_checksum(&format!("{line1} ")), fix_checksum(&format!("{line2} ")))
 }
 
 /// `-0.11606e-4` -> `-11606-4`.
@@ -787,30 +526,20 @@ fn implied_exponent(value: f64) -> String {
         mantissa /= 10;
         exponent += 1;
     }
-    format!(
-        "{sign}{mantissa:05}{}{}",
-        if exponent < 0 { '-' } else { '+' },
-        exponent.abs()
-    )
+    format!("{sign}{mantissa:05}{}{}", if exponent < 0 { '-' } else { '+' }, exponent.abs())
 }
 
 fn epoch_strategy() -> impl Strategy<Value = NaiveDateTime> {
     // On the 8-digit day-fraction grid (864 us), so the TLE holds the epoch exactly.
     (1957i32..=2056, 0i64..365, 0i64..100_000_000).prop_map(|(year, day, fraction)| {
-        NaiveDate::from_yo_opt(year, 1)
-            .unwrap()
-            .and_hms_opt(0, 0, 0)
-            .unwrap()
+        NaiveDate::from_yo_opt(year, 1).unwrap().and_hms_opt(0, 0, 0).unwrap()
             + TimeDelta::days(day)
             + TimeDelta::microseconds(fraction * 864)
     })
 }
 
 fn drag_term() -> impl Strategy<Value = f64> {
-    prop_oneof![
-        Just(0.0),
-        (-0.99f64..0.99).prop_filter("representable", |v| v.abs() > 1e-9)
-    ]
+    prop_oneof![Just(0.0), (-0.99f64..0.99).prop_filter("representable", |v| v.abs() > 1e-9)]
 }
 
 prop_compose! {
@@ -864,12 +593,7 @@ fn mutated_tle() -> impl Strategy<Value = String> {
 
 /// A sample file with a random slice replaced by random text.
 fn mutated_sample() -> impl Strategy<Value = String> {
-    let samples = [
-        VANGUARD_JSON,
-        VANGUARD_CSV,
-        VANGUARD_XML,
-        &ACTIVE_JSON[..2000],
-    ];
+    let samples = [VANGUARD_JSON, VANGUARD_CSV, VANGUARD_XML, &ACTIVE_JSON[..2000]];
     (0usize..4, 0usize..2000, 0usize..40, ".{0,12}").prop_map(move |(which, at, len, with)| {
         let text = samples[which];
         let floor = |mut i: usize| {
@@ -892,11 +616,7 @@ fn parse_everything(text: &str) {
     let _ = parse_omm_xml(text);
     let _ = parse_omm_csv(text);
     let mut lines = text.lines();
-    let _ = parse_tle(
-        lines.next(),
-        lines.next().unwrap_or(""),
-        lines.next().unwrap_or(""),
-    );
+    let _ = parse_tle(lines.next(), lines.next().unwrap_or(""), lines.next().unwrap_or(""));
     let _ = parse_tle(None, text, text);
 }
 

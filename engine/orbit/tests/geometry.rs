@@ -11,22 +11,17 @@ use talos_orbit::frames::ecef_to_geodetic;
 use talos_orbit::passes::coverage_half_angle_deg;
 use talos_orbit::track::{SubPoint, footprint};
 use talos_orbit::{
-    EcefState, Observer, Pass, PassQuery, SampledTrajectory, Satellite, downlink_hz, find_passes,
-    look_angles, uplink_hz,
+    EcefState, Observer, Pass, PassQuery, SampledTrajectory, Satellite, downlink_hz, find_passes, look_angles,
+    uplink_hz,
 };
 
-const ACTIVE: &str = include_str!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../data/tle/celestrak_active_2026-05-07.txt"
-));
+const ACTIVE: &str =
+    include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/tle/celestrak_active_2026-05-07.txt"));
 
 /// The ISS from the shipped active catalog (epoch 2026-05-07 10:12 UTC).
 static ISS: LazyLock<Satellite> = LazyLock::new(|| {
     let lines: Vec<&str> = ACTIVE.lines().collect();
-    let name = lines
-        .iter()
-        .position(|l| l.trim_end() == "ISS (ZARYA)")
-        .expect("ISS in the active catalog");
+    let name = lines.iter().position(|l| l.trim_end() == "ISS (ZARYA)").expect("ISS in the active catalog");
     let elements = parse_tle(Some(lines[name]), lines[name + 1], lines[name + 2]).unwrap();
     Satellite::new(&elements).unwrap()
 });
@@ -49,25 +44,13 @@ fn observer() -> impl Strategy<Value = Observer> {
 /// An earth-fixed state anywhere from just above the highest station to beyond GEO.
 fn ecef_state() -> impl Strategy<Value = EcefState> {
     let direction = (-1.0f64..1.0, -1.0f64..1.0, -1.0f64..1.0)
-        .prop_filter("not the zero vector", |(x, y, z)| {
-            x * x + y * y + z * z > 1e-6
-        });
-    (
-        direction,
-        6_400.0f64..100_000.0,
-        [-10.0f64..10.0, -10.0f64..10.0, -10.0f64..10.0],
-    )
-        .prop_map(|((x, y, z), radius_km, vel_km_s)| {
+        .prop_filter("not the zero vector", |(x, y, z)| x * x + y * y + z * z > 1e-6);
+    (direction, 6_400.0f64..100_000.0, [-10.0f64..10.0, -10.0f64..10.0, -10.0f64..10.0]).prop_map(
+        |((x, y, z), radius_km, vel_km_s)| {
             let norm = (x * x + y * y + z * z).sqrt();
-            EcefState {
-                pos_km: [
-                    x / norm * radius_km,
-                    y / norm * radius_km,
-                    z / norm * radius_km,
-                ],
-                vel_km_s,
-            }
-        })
+            EcefState { pos_km: [x / norm * radius_km, y / norm * radius_km, z / norm * radius_km], vel_km_s }
+        },
+    )
 }
 
 /// Longitude difference wrapped into [-180, 180).
@@ -83,11 +66,7 @@ fn central_angle_rad((lat1, lon1): (f64, f64), (lat2, lon2): (f64, f64)) -> f64 
         [lat.cos() * lon.cos(), lat.cos() * lon.sin(), lat.sin()]
     };
     let (a, b) = (unit(lat1, lon1), unit(lat2, lon2));
-    let cross = [
-        a[1] * b[2] - a[2] * b[1],
-        a[2] * b[0] - a[0] * b[2],
-        a[0] * b[1] - a[1] * b[0],
-    ];
+    let cross = [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]];
     let sin = (cross[0] * cross[0] + cross[1] * cross[1] + cross[2] * cross[2]).sqrt();
     let cos = a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
     sin.atan2(cos)
@@ -266,14 +245,7 @@ fn iss_passes_over(lat_deg: f64, lon_deg: f64) -> (Observer, UnixMs, Vec<Pass>) 
     let start = UnixMs::parse_rfc3339("2026-05-08T00:00:00Z").unwrap();
     let end = start.plus_ms(24 * 3_600_000);
     let trajectory = SampledTrajectory::sample(&ISS, start, end).unwrap();
-    let passes = find_passes(
-        &trajectory,
-        &PassQuery {
-            observer: &observer,
-            min_el_deg: 0.0,
-            mask: None,
-        },
-    );
+    let passes = find_passes(&trajectory, &PassQuery { observer: &observer, min_el_deg: 0.0, mask: None });
     (observer, end, passes)
 }
 
@@ -283,25 +255,12 @@ fn the_iss_passes_over_berlin_hold_every_property_of_the_random_cases() {
     assert!(passes.len() >= 4, "{passes:?}");
     for pass in &passes {
         assert!(
-            pass.aos < pass.tca
-                && pass.tca < pass.los
-                && pass.los < end
-                && !pass.aos_cut
-                && !pass.los_cut,
+            pass.aos < pass.tca && pass.tca < pass.los && pass.los < end && !pass.aos_cut && !pass.los_cut,
             "{pass:?}"
         );
-        assert!(
-            el_deg_at(&ISS, &observer, pass.aos.plus_ms(-5_000)) < 0.0,
-            "{pass:?}"
-        );
-        assert!(
-            el_deg_at(&ISS, &observer, pass.los.plus_ms(5_000)) < 0.0,
-            "{pass:?}"
-        );
-        assert!(
-            (el_deg_at(&ISS, &observer, pass.tca) - pass.max_el_deg).abs() < 1e-3,
-            "{pass:?}"
-        );
+        assert!(el_deg_at(&ISS, &observer, pass.aos.plus_ms(-5_000)) < 0.0, "{pass:?}");
+        assert!(el_deg_at(&ISS, &observer, pass.los.plus_ms(5_000)) < 0.0, "{pass:?}");
+        assert!((el_deg_at(&ISS, &observer, pass.tca) - pass.max_el_deg).abs() < 1e-3, "{pass:?}");
     }
 }
 

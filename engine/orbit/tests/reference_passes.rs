@@ -6,7 +6,7 @@
 use serde_json::Value;
 use talos_core::{GeodeticPosition, UnixMs};
 use talos_orbit::elements::parse_tle;
-use talos_orbit::{Observer, Pass, PassQuery, Satellite, SampledTrajectory, find_passes};
+use talos_orbit::{Observer, Pass, PassQuery, SampledTrajectory, Satellite, find_passes};
 
 const REFERENCE: &str = include_str!("../../../data/passes/reference_passes.json");
 
@@ -16,11 +16,18 @@ fn case(id: &str) -> Value {
 }
 
 fn passes_of(c: &Value) -> Vec<Pass> {
-    let elements = parse_tle(c["tle"]["name"].as_str(), c["tle"]["line1"].as_str().unwrap(), c["tle"]["line2"].as_str().unwrap()).unwrap();
+    let elements =
+        parse_tle(c["tle"]["name"].as_str(), c["tle"]["line1"].as_str().unwrap(), c["tle"]["line2"].as_str().unwrap())
+            .unwrap();
     let sat = Satellite::new(&elements).unwrap();
     let o = &c["observer"];
     let observer = Observer::new(
-        GeodeticPosition::new(o["lat_deg"].as_f64().unwrap(), o["lon_deg"].as_f64().unwrap(), o["alt_m"].as_f64().unwrap()).unwrap(),
+        GeodeticPosition::new(
+            o["lat_deg"].as_f64().unwrap(),
+            o["lon_deg"].as_f64().unwrap(),
+            o["alt_m"].as_f64().unwrap(),
+        )
+        .unwrap(),
     );
     let start = UnixMs::parse_rfc3339(c["window_utc"][0].as_str().unwrap()).unwrap();
     let end = UnixMs::parse_rfc3339(c["window_utc"][1].as_str().unwrap()).unwrap();
@@ -41,7 +48,12 @@ fn crosscheck<'a>(c: &'a Value, event: &str) -> Vec<&'a Value> {
 fn skyfield_docs_iss_over_bluffton_matches_to_the_second() {
     let c = case("skyfield-docs-iss-bluffton-2014-01-23");
     let passes = passes_of(&c);
-    assert_eq!(passes.len(), 2, "{:#?}", passes.iter().map(|p| (p.aos.to_rfc3339(), p.los.to_rfc3339(), p.max_el_deg)).collect::<Vec<_>>());
+    assert_eq!(
+        passes.len(),
+        2,
+        "{:#?}",
+        passes.iter().map(|p| (p.aos.to_rfc3339(), p.los.to_rfc3339(), p.max_el_deg)).collect::<Vec<_>>()
+    );
     let expected = c["expected"].as_array().unwrap();
     for (i, pass) in passes.iter().enumerate() {
         // Published to the second (rounded): within 1 s.

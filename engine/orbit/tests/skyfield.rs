@@ -9,7 +9,7 @@
 use serde::Deserialize;
 use talos_core::{GeodeticPosition, UnixMs};
 use talos_orbit::elements::parse_tle;
-use talos_orbit::{Observer, PassQuery, Satellite, SampledTrajectory, find_passes, look_angles};
+use talos_orbit::{Observer, PassQuery, SampledTrajectory, Satellite, find_passes, look_angles};
 
 const LOOKS: &str = include_str!("data/skyfield/look_angles.json");
 const PASSES: &str = include_str!("data/skyfield/passes.json");
@@ -112,7 +112,12 @@ fn look_angles_and_range_rate_match_skyfield() {
             assert!((look.el_deg - s.el_deg).abs() < 0.01, "{context}: el {} vs {}", look.el_deg, s.el_deg);
             // Azimuth is ill-conditioned at the zenith: compare the pointing direction there.
             let az_tol = 0.01 / s.el_deg.to_radians().cos().max(0.01);
-            assert!(azimuth_difference_deg(look.az_deg, s.az_deg) < az_tol, "{context}: az {} vs {}", look.az_deg, s.az_deg);
+            assert!(
+                azimuth_difference_deg(look.az_deg, s.az_deg) < az_tol,
+                "{context}: az {} vs {}",
+                look.az_deg,
+                s.az_deg
+            );
             assert!((look.range_km - s.range_km).abs() < 0.05, "{context}: range {} vs {}", look.range_km, s.range_km);
             let rr_err_m_s = (look.range_rate_km_s - s.range_rate_km_s).abs() * 1000.0;
             assert!(rr_err_m_s < 1.0, "{context}: range-rate {} vs {}", look.range_rate_km_s, s.range_rate_km_s);
@@ -123,7 +128,9 @@ fn look_angles_and_range_rate_match_skyfield() {
         }
     }
     assert_eq!(samples, 768);
-    eprintln!("{samples} samples: worst el {worst_el:.2e} deg, az*cos(el) {worst_az:.2e} deg, range-rate {worst_rr_m_s:.3} m/s");
+    eprintln!(
+        "{samples} samples: worst el {worst_el:.2e} deg, az*cos(el) {worst_az:.2e} deg, range-rate {worst_rr_m_s:.3} m/s"
+    );
 }
 
 #[test]
@@ -133,15 +140,22 @@ fn passes_match_skyfield_with_none_missed_or_extra() {
     for entry in &file.entries {
         let sat = satellite(&file.satellites, entry.norad_id);
         let observer = entry.station.observer();
-        let trajectory = SampledTrajectory::sample(&sat, UnixMs(entry.start_unix_ms), UnixMs(entry.end_unix_ms)).unwrap();
-        let ours = find_passes(&trajectory, &PassQuery { observer: &observer, min_el_deg: entry.min_el_deg, mask: None });
-        let context = format!("{} ({}) from {} above {} deg", entry.name, entry.norad_id, entry.station.name, entry.min_el_deg);
+        let trajectory =
+            SampledTrajectory::sample(&sat, UnixMs(entry.start_unix_ms), UnixMs(entry.end_unix_ms)).unwrap();
+        let ours =
+            find_passes(&trajectory, &PassQuery { observer: &observer, min_el_deg: entry.min_el_deg, mask: None });
+        let context =
+            format!("{} ({}) from {} above {} deg", entry.name, entry.norad_id, entry.station.name, entry.min_el_deg);
         assert_eq!(
             ours.len(),
             entry.passes.len(),
             "{context}: ours {:?}\nskyfield {:?}",
             ours.iter().map(|p| (p.aos.to_rfc3339(), p.los.to_rfc3339())).collect::<Vec<_>>(),
-            entry.passes.iter().map(|p| (UnixMs(p.aos_unix_ms).to_rfc3339(), UnixMs(p.los_unix_ms).to_rfc3339())).collect::<Vec<_>>()
+            entry
+                .passes
+                .iter()
+                .map(|p| (UnixMs(p.aos_unix_ms).to_rfc3339(), UnixMs(p.los_unix_ms).to_rfc3339()))
+                .collect::<Vec<_>>()
         );
         for (p, f) in ours.iter().zip(&entry.passes) {
             assert_eq!((p.aos_cut, p.los_cut), (f.aos_cut, f.los_cut), "{context}: {p:?} vs {f:?}");
@@ -149,11 +163,31 @@ fn passes_match_skyfield_with_none_missed_or_extra() {
             assert!((p.los.0 - f.los_unix_ms).abs() <= 1000, "{context}: LOS {} vs {}", p.los, UnixMs(f.los_unix_ms));
             // Where the elevation is flat to 1e-6 deg for minutes (GEO) the time of the maximum is not defined to 1 s.
             let tca_tol_ms = 1000f64.max(2.0 * f.tca_flat_s * 1000.0) as i64;
-            assert!((p.tca.0 - f.tca_unix_ms).abs() <= tca_tol_ms, "{context}: TCA {} vs {}", p.tca, UnixMs(f.tca_unix_ms));
-            assert!((p.max_el_deg - f.max_el_deg).abs() < 0.05, "{context}: max el {} vs {}", p.max_el_deg, f.max_el_deg);
+            assert!(
+                (p.tca.0 - f.tca_unix_ms).abs() <= tca_tol_ms,
+                "{context}: TCA {} vs {}",
+                p.tca,
+                UnixMs(f.tca_unix_ms)
+            );
+            assert!(
+                (p.max_el_deg - f.max_el_deg).abs() < 0.05,
+                "{context}: max el {} vs {}",
+                p.max_el_deg,
+                f.max_el_deg
+            );
             if !f.aos_cut && f.max_el_deg < 89.0 {
-                assert!(azimuth_difference_deg(p.aos_az_deg, f.aos_az_deg) < 0.1, "{context}: AOS az {} vs {}", p.aos_az_deg, f.aos_az_deg);
-                assert!(azimuth_difference_deg(p.los_az_deg, f.los_az_deg) < 0.1, "{context}: LOS az {} vs {}", p.los_az_deg, f.los_az_deg);
+                assert!(
+                    azimuth_difference_deg(p.aos_az_deg, f.aos_az_deg) < 0.1,
+                    "{context}: AOS az {} vs {}",
+                    p.aos_az_deg,
+                    f.aos_az_deg
+                );
+                assert!(
+                    azimuth_difference_deg(p.los_az_deg, f.los_az_deg) < 0.1,
+                    "{context}: LOS az {} vs {}",
+                    p.los_az_deg,
+                    f.los_az_deg
+                );
             }
             worst_aos_ms = worst_aos_ms.max((p.aos.0 - f.aos_unix_ms).abs()).max((p.los.0 - f.los_unix_ms).abs());
             if f.tca_flat_s < 1.0 {
@@ -164,5 +198,7 @@ fn passes_match_skyfield_with_none_missed_or_extra() {
         }
     }
     assert_eq!(compared, 486);
-    eprintln!("{compared} passes: worst AOS/LOS {worst_aos_ms} ms, TCA {worst_tca_ms} ms (non-flat), max el {worst_el:.2e} deg");
+    eprintln!(
+        "{compared} passes: worst AOS/LOS {worst_aos_ms} ms, TCA {worst_tca_ms} ms (non-flat), max el {worst_el:.2e} deg"
+    );
 }

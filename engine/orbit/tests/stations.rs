@@ -21,18 +21,8 @@ fn the_satnogs_dump_loads_all_but_the_six_impossible_positions() {
 #[test]
 fn rejected_stations_carry_the_geo_error_reason() {
     let parsed = parse_satnogs_stations(STATIONS).unwrap();
-    let reason = |id| {
-        parsed
-            .rejected
-            .iter()
-            .find(|r| r.id == Some(id))
-            .unwrap()
-            .to_string()
-    };
-    assert_eq!(
-        reason(2114),
-        "station 2114 'OK1IN, Slany': latitude 501120 deg is outside [-90, 90]"
-    );
+    let reason = |id| parsed.rejected.iter().find(|r| r.id == Some(id)).unwrap().to_string();
+    assert_eq!(reason(2114), "station 2114 'OK1IN, Slany': latitude 501120 deg is outside [-90, 90]");
     assert_eq!(
         reason(3370),
         "station 3370 'CUBESAT XI-IV': altitude 838850 m is outside [-500, 9000] m for a ground station"
@@ -46,36 +36,20 @@ fn rejected_stations_carry_the_geo_error_reason() {
 fn station_fields_are_read_with_units() {
     let parsed = parse_satnogs_stations(STATIONS).unwrap();
     let first = &parsed.stations[0];
-    assert_eq!(
-        (first.id, first.name.as_str(), first.status.as_str()),
-        (1, "Hackerspace.gr 1", "Offline")
-    );
+    assert_eq!((first.id, first.name.as_str(), first.status.as_str()), (1, "Hackerspace.gr 1", "Offline"));
     assert_eq!(first.position.lat_deg(), 38.01697);
     assert_eq!(first.position.lon_deg(), 23.7314);
     assert_eq!(first.position.alt_m(), 104.0);
     assert_eq!(first.min_horizon_deg, 40.0);
-    let online = parsed
-        .stations
-        .iter()
-        .filter(|s| s.status == "Online")
-        .count();
+    let online = parsed.stations.iter().filter(|s| s.status == "Online").count();
     assert_eq!(online, 261);
 }
 
 #[test]
 fn text_that_is_not_a_json_array_is_an_error() {
-    assert!(matches!(
-        parse_satnogs_stations(""),
-        Err(StationsError::Json(_))
-    ));
-    assert!(matches!(
-        parse_satnogs_stations(&STATIONS[..5000]),
-        Err(StationsError::Json(_))
-    ));
-    assert_eq!(
-        parse_satnogs_stations("\"stations\"").unwrap_err(),
-        StationsError::NotAnArray { found: "a string" }
-    );
+    assert!(matches!(parse_satnogs_stations(""), Err(StationsError::Json(_))));
+    assert!(matches!(parse_satnogs_stations(&STATIONS[..5000]), Err(StationsError::Json(_))));
+    assert_eq!(parse_satnogs_stations("\"stations\"").unwrap_err(), StationsError::NotAnArray { found: "a string" });
     let empty = parse_satnogs_stations("[]").unwrap();
     assert!(empty.stations.is_empty() && empty.rejected.is_empty());
 }

@@ -35,7 +35,8 @@ fn vallado_verification_vectors_match_to_a_millimetre() {
     assert_eq!(cases.list.len(), 33);
     let (mut checked, mut failures_expected) = (0, 0);
     for case in &cases.list {
-        let elements = parse_tle(None, &case.line1, &case.line2).unwrap_or_else(|e| panic!("{}: {e}", &case.line1[..7]));
+        let elements =
+            parse_tle(None, &case.line1, &case.line2).unwrap_or_else(|e| panic!("{}: {e}", &case.line1[..7]));
         let sat = match Satellite::with_mode(&elements, SgpMode::AfspcCompatibility) {
             Ok(sat) => sat,
             Err(e) => {
@@ -54,13 +55,27 @@ fn vallado_verification_vectors_match_to_a_millimetre() {
                     assert!(e.to_string().contains(&format!("NORAD {}", elements.norad_id)), "{e}");
                     failures_expected += 1;
                 }
-                (Some(expected), Ok(_)) => panic!("NORAD {} at {} min: expected '{expected}'", elements.norad_id, state.time),
+                (Some(expected), Ok(_)) => {
+                    panic!("NORAD {} at {} min: expected '{expected}'", elements.norad_id, state.time)
+                }
                 (None, Err(e)) => panic!("unexpected failure: {e}"),
                 (None, Ok(p)) => {
                     let (pos, vel) = (state.position.unwrap(), state.velocity.unwrap());
                     for k in 0..3 {
-                        assert!((p.pos_km[k] - pos[k]).abs() < 1e-6, "NORAD {} t={} pos[{k}] {} vs {}", elements.norad_id, state.time, p.pos_km[k], pos[k]);
-                        assert!((p.vel_km_s[k] - vel[k]).abs() < 1e-9, "NORAD {} t={} vel[{k}]", elements.norad_id, state.time);
+                        assert!(
+                            (p.pos_km[k] - pos[k]).abs() < 1e-6,
+                            "NORAD {} t={} pos[{k}] {} vs {}",
+                            elements.norad_id,
+                            state.time,
+                            p.pos_km[k],
+                            pos[k]
+                        );
+                        assert!(
+                            (p.vel_km_s[k] - vel[k]).abs() < 1e-9,
+                            "NORAD {} t={} vel[{k}]",
+                            elements.norad_id,
+                            state.time
+                        );
                     }
                     checked += 1;
                 }

@@ -58,7 +58,12 @@ fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
 
-pub fn bench_tick(size: NetworkSize, ticks: usize, threads: usize, min_parallel_items: usize) -> anyhow::Result<TickBenchReport> {
+pub fn bench_tick(
+    size: NetworkSize,
+    ticks: usize,
+    threads: usize,
+    min_parallel_items: usize,
+) -> anyhow::Result<TickBenchReport> {
     let start = UnixMs::parse_rfc3339(BENCH_START)?;
     let pool = ComputePool::new(threads, min_parallel_items)?;
     let planner_pool = pool.pool.clone();
@@ -124,5 +129,12 @@ pub fn bench_passes(size: NetworkSize, hours: f64, threads: usize) -> anyhow::Re
     let began = Instant::now();
     let (_, stats) = planner.plan(&inputs, start, start.plus_seconds_f64(hours * 3600.0));
     let seconds = began.elapsed().as_secs_f64();
-    Ok(PassBenchReport { pairs: stats.pairs, passes: stats.passes, seconds: round3(seconds), satellites: size.satellites, threads, hours })
+    Ok(PassBenchReport {
+        pairs: stats.pairs,
+        passes: stats.passes,
+        seconds: round3(seconds),
+        satellites: size.satellites,
+        threads,
+        hours,
+    })
 }

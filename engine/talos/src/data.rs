@@ -11,13 +11,15 @@ pub const ACTIVE_CATALOG: &str = include_str!("../../../data/tle/celestrak_activ
 /// CelesTrak `amateur` group, 96 objects, epochs 2026-08-22 .. 2026-08-29.
 pub const AMATEUR_CATALOG: &str = include_str!("../../../data/tle/celestrak_amateur_2026-08-29.txt");
 /// SatNOGS Network stations as of 2024-01-08 (3,026, a few with invalid positions).
-pub const SATNOGS_STATIONS: &str = include_str!("../../../data/ground_stations/satnogs_network_stations_2024-01-08.json");
+pub const SATNOGS_STATIONS: &str =
+    include_str!("../../../data/ground_stations/satnogs_network_stations_2024-01-08.json");
 /// SatNOGS DB transmitters of the amateur catalog's satellites (2024-09).
 pub const AMATEUR_TRANSMITTERS: &str = include_str!("../../../data/satnogs/satnogs_transmitters_amateur_2024-09.json");
 
 /// Reads an element-set file in any supported format, reporting rejected records on stderr.
 pub fn load_elements_file(path: &std::path::Path) -> anyhow::Result<ParsedCatalog> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read element sets from {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read element sets from {}", path.display()))?;
     let catalog = parse_catalog(&text).with_context(|| format!("{}: not an element-set file", path.display()))?;
     report_rejected(&path.display().to_string(), &catalog);
     if catalog.element_sets.is_empty() {

@@ -132,7 +132,7 @@ pub fn run(
                 between_ticks(director, TickOutcome::Ticked, &stats);
             }
             Err(payload) => {
-                let message = panic_message(&payload);
+                let message = panic_message(payload.as_ref());
                 stats.panics += 1;
                 consecutive_panics += 1;
                 tracing::error!(tick_time = %tick_time, panics = stats.panics, "director tick panicked: {message}");

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use talos_core::{GeodeticPosition, NoradId, UnixMs};
-use talos_orbit::{Observer, PassQuery, Satellite, SampledTrajectory, find_passes, look_angles};
+use talos_orbit::{Observer, PassQuery, SampledTrajectory, Satellite, find_passes, look_angles};
 
 use talos::bench::{self, DEFAULT_MIN_PARALLEL_ITEMS};
 use talos::data;
@@ -127,7 +127,11 @@ impl NetworkArgs {
         if self.stations == 0 || self.satellites == 0 || self.assignments_per_station == 0 {
             bail!("--stations, --satellites and --assignments-per-station must be at least 1");
         }
-        Ok(NetworkSize { stations: self.stations, satellites: self.satellites, assignments_per_station: self.assignments_per_station })
+        Ok(NetworkSize {
+            stations: self.stations,
+            satellites: self.satellites,
+            assignments_per_station: self.assignments_per_station,
+        })
     }
     fn threads(&self) -> usize {
         self.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
@@ -186,7 +190,8 @@ fn main() {
 fn init_tracing() {
     use tracing_subscriber::prelude::*;
     let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_target(false);
-    let filter = tracing_subscriber::EnvFilter::try_from_env("TALOS_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TALOS_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let registry = tracing_subscriber::registry().with(fmt.with_filter(filter));
     #[cfg(feature = "tracy")]
     let registry = registry.with(tracing_tracy::TracyLayer::default());
@@ -198,7 +203,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Passes(args) => passes(args),
         Command::Look(args) => look(args),
         Command::Bench(BenchCommand::Tick(args)) => {
-            let report = bench::bench_tick(args.network.size()?, args.ticks, args.network.threads(), args.min_parallel_items)?;
+            let report =
+                bench::bench_tick(args.network.size()?, args.ticks, args.network.threads(), args.min_parallel_items)?;
             print_report(&report, args.network.format)
         }
         Command::Bench(BenchCommand::Passes(args)) => {
@@ -224,8 +230,10 @@ fn print_report(report: &impl serde::Serialize, format: Format) -> anyhow::Resul
 /// Loads the element file and keeps the requested NORAD ids (all when none are given).
 fn select_satellites(path: &std::path::Path, norad: &[u64]) -> anyhow::Result<Vec<Arc<Satellite>>> {
     let catalog = data::load_elements_file(path)?;
-    let wanted: Vec<NoradId> = norad.iter().map(|&n| NoradId::new(n).with_context(|| format!("--norad {n}"))).collect::<Result<_, _>>()?;
-    let sets: Vec<_> = catalog.element_sets.into_iter().filter(|s| wanted.is_empty() || wanted.contains(&s.norad_id)).collect();
+    let wanted: Vec<NoradId> =
+        norad.iter().map(|&n| NoradId::new(n).with_context(|| format!("--norad {n}"))).collect::<Result<_, _>>()?;
+    let sets: Vec<_> =
+        catalog.element_sets.into_iter().filter(|s| wanted.is_empty() || wanted.contains(&s.norad_id)).collect();
     for id in &wanted {
         if !sets.iter().any(|s| s.norad_id == *id) {
             bail!("NORAD {id} is not in {}", path.display());
@@ -272,16 +280,19 @@ fn passes(args: PassesArgs) -> anyhow::Result<()> {
         }
         let name = sat.name.clone().unwrap_or_default();
         for p in find_passes(&trajectory, &query) {
-            out.push((p.aos, PassOut {
-                norad_id: p.norad_id.get(),
-                name: name.clone(),
-                aos: p.aos.to_rfc3339(),
-                tca: p.tca.to_rfc3339(),
-                los: p.los.to_rfc3339(),
-                max_el_deg: round(p.max_el_deg, 3),
-                aos_az_deg: round(p.aos_az_deg, 3),
-                los_az_deg: round(p.los_az_deg, 3),
-            }));
+            out.push((
+                p.aos,
+                PassOut {
+                    norad_id: p.norad_id.get(),
+                    name: name.clone(),
+                    aos: p.aos.to_rfc3339(),
+                    tca: p.tca.to_rfc3339(),
+                    los: p.los.to_rfc3339(),
+                    max_el_deg: round(p.max_el_deg, 3),
+                    aos_az_deg: round(p.aos_az_deg, 3),
+                    los_az_deg: round(p.los_az_deg, 3),
+                },
+            ));
         }
     }
     out.sort_by_key(|(aos, p)| (*aos, p.norad_id));
@@ -290,7 +301,11 @@ fn passes(args: PassesArgs) -> anyhow::Result<()> {
     match args.format {
         Format::Json => writeln!(stdout, "{}", serde_json::to_string_pretty(&out)?)?,
         Format::Table => {
-            writeln!(stdout, "{:>9}  {:<24}  {:<24}  {:<24}  {:<24}  {:>6}  {:>7}  {:>7}", "NORAD", "NAME", "AOS (UTC)", "TCA (UTC)", "LOS (UTC)", "MAX EL", "AOS AZ", "LOS AZ")?;
+            writeln!(
+                stdout,
+                "{:>9}  {:<24}  {:<24}  {:<24}  {:<24}  {:>6}  {:>7}  {:>7}",
+                "NORAD", "NAME", "AOS (UTC)", "TCA (UTC)", "LOS (UTC)", "MAX EL", "AOS AZ", "LOS AZ"
+            )?;
             for p in &out {
                 writeln!(
                     stdout,
@@ -322,7 +337,8 @@ fn look(args: LookArgs) -> anyhow::Result<()> {
     if args.at.is_empty() {
         bail!("--at needs at least one RFC 3339 time");
     }
-    let times: Vec<UnixMs> = args.at.iter().map(|t| UnixMs::parse_rfc3339(t).context("--at")).collect::<Result<_, _>>()?;
+    let times: Vec<UnixMs> =
+        args.at.iter().map(|t| UnixMs::parse_rfc3339(t).context("--at")).collect::<Result<_, _>>()?;
     let satellites = select_satellites(&args.elements, &[args.norad])?;
     let sat = satellites.first().with_context(|| format!("NORAD {} could not be initialised", args.norad))?;
     let mut out = Vec::with_capacity(times.len());
@@ -340,9 +356,17 @@ fn look(args: LookArgs) -> anyhow::Result<()> {
     match args.format {
         Format::Json => writeln!(stdout, "{}", serde_json::to_string_pretty(&out)?)?,
         Format::Table => {
-            writeln!(stdout, "{:<24}  {:>9}  {:>8}  {:>10}  {:>10}", "TIME (UTC)", "AZ", "EL", "RANGE km", "RATE km/s")?;
+            writeln!(
+                stdout,
+                "{:<24}  {:>9}  {:>8}  {:>10}  {:>10}",
+                "TIME (UTC)", "AZ", "EL", "RANGE km", "RATE km/s"
+            )?;
             for l in &out {
-                writeln!(stdout, "{:<24}  {:>9.3}  {:>8.3}  {:>10.3}  {:>10.4}", l.t, l.az_deg, l.el_deg, l.range_km, l.range_rate_km_s)?;
+                writeln!(
+                    stdout,
+                    "{:<24}  {:>9.3}  {:>8.3}  {:>10.3}  {:>10.4}",
+                    l.t, l.az_deg, l.el_deg, l.range_km, l.range_rate_km_s
+                )?;
             }
         }
     }
@@ -367,7 +391,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let satellites = match &args.elements {
         Some(path) => select_satellites(path, &[])?,
         None => {
-            let catalog = talos_orbit::elements::parse_catalog(data::AMATEUR_CATALOG).context("shipped amateur catalog")?;
+            let catalog =
+                talos_orbit::elements::parse_catalog(data::AMATEUR_CATALOG).context("shipped amateur catalog")?;
             data::satellites_from(&catalog.element_sets)
         }
     };
@@ -395,7 +420,12 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let mut planner = PassPlanner::new(planner_pool);
         while let Ok((inputs, start)) = plan_inbox.recv() {
             let (plan, stats) = planner.plan(&inputs, start, start.plus_ms(26 * 3_600_000));
-            tracing::info!(pairs = stats.pairs, computed = stats.pairs_computed, passes = stats.passes, "pass plan ready");
+            tracing::info!(
+                pairs = stats.pairs,
+                computed = stats.pairs_computed,
+                passes = stats.passes,
+                "pass plan ready"
+            );
             for failure in &stats.failures {
                 tracing::warn!("pass planning: {failure}");
             }
@@ -427,23 +457,38 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             let second = summary.t.0.div_euclid(1000);
             if second != last_line_s {
                 last_line_s = second;
-                let tracked: HashMap<u32, usize> = director.outbox().rot.iter().filter_map(|s| s.norad_id).fold(HashMap::new(), |mut m, n| {
-                    *m.entry(n.get()).or_default() += 1;
-                    m
-                });
+                let tracked: HashMap<u32, usize> =
+                    director.outbox().rot.iter().filter_map(|s| s.norad_id).fold(HashMap::new(), |mut m, n| {
+                        *m.entry(n.get()).or_default() += 1;
+                        m
+                    });
                 let mut top: Vec<_> = tracked.into_iter().collect();
                 top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
                 let top: Vec<String> = top
                     .iter()
                     .take(3)
-                    .map(|(n, c)| format!("{} x{c}", NoradId::new(u64::from(*n)).ok().and_then(|id| names.get(&id)).map_or("?", |s| s.trim())))
+                    .map(|(n, c)| {
+                        format!(
+                            "{} x{c}",
+                            NoradId::new(u64::from(*n)).ok().and_then(|id| names.get(&id)).map_or("?", |s| s.trim())
+                        )
+                    })
                     .collect();
                 let _ = writeln!(
                     stdout,
                     "{} tick {:>6} {:>6.2} ms | tracking {:>3} stations, preposition {:>3} | aos {:>2} los {:>2} | sats ok {:>3} failed {} | missed {} panics {} | {}",
-                    summary.t, summary.tick, stats.last_tick_duration_ms, summary.stations_tracking, summary.stations_prepositioning,
-                    summary.aos_events, summary.los_events, summary.satellites_propagated, summary.satellites_failed,
-                    stats.missed_ticks, stats.panics, top.join(", ")
+                    summary.t,
+                    summary.tick,
+                    stats.last_tick_duration_ms,
+                    summary.stations_tracking,
+                    summary.stations_prepositioning,
+                    summary.aos_events,
+                    summary.los_events,
+                    summary.satellites_propagated,
+                    summary.satellites_failed,
+                    stats.missed_ticks,
+                    stats.panics,
+                    top.join(", ")
                 );
             }
         }

@@ -109,7 +109,8 @@ pub fn benchmark_network(director: &mut Director, size: NetworkSize, at: UnixMs)
     }
     let mut next_assignment = 1;
     for i in 0..size.stations {
-        let station = director.spawn_station(station_from(i as u64 + 1, i as u64 % 10 + 1, &positions[i % positions.len()]));
+        let station =
+            director.spawn_station(station_from(i as u64 + 1, i as u64 % 10 + 1, &positions[i % positions.len()]));
         let mut chosen = Vec::with_capacity(size.assignments_per_station);
         let mut k = 0u64;
         while chosen.len() < size.assignments_per_station {
@@ -120,7 +121,11 @@ pub fn benchmark_network(director: &mut Director, size: NetworkSize, at: UnixMs)
             }
         }
         for pick in chosen {
-            director.spawn_assignment(Assignment { id: AssignmentId(next_assignment), station, campaign: campaigns[pick] });
+            director.spawn_assignment(Assignment {
+                id: AssignmentId(next_assignment),
+                station,
+                campaign: campaigns[pick],
+            });
             next_assignment += 1;
         }
     }

@@ -14,10 +14,7 @@ use serde_json::Value;
 use talos_core::UnixMs;
 
 const TALOS: &str = env!("CARGO_BIN_EXE_talos");
-const ACTIVE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../data/tle/celestrak_active_2026-05-07.txt"
-);
+const ACTIVE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/tle/celestrak_active_2026-05-07.txt");
 const OMM_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/omm");
 
 /// Berlin, as in the README examples.
@@ -44,12 +41,7 @@ fn text(bytes: &[u8]) -> String {
 /// Runs `talos`, requires success and returns stdout.
 fn succeeds(args: &[&str]) -> String {
     let out = talos(args);
-    assert!(
-        out.status.success(),
-        "talos {args:?} failed ({}): {}",
-        out.status,
-        text(&out.stderr)
-    );
+    assert!(out.status.success(), "talos {args:?} failed ({}): {}", out.status, text(&out.stderr));
     text(&out.stdout)
 }
 
@@ -58,21 +50,10 @@ fn succeeds(args: &[&str]) -> String {
 fn fails_naming(args: &[&str], needles: &[&str]) -> String {
     let out = talos(args);
     let stderr = text(&out.stderr);
-    assert!(
-        !out.status.success(),
-        "talos {args:?} should fail; stdout: {}",
-        text(&out.stdout)
-    );
-    assert!(
-        out.stdout.is_empty(),
-        "talos {args:?} printed on stdout: {}",
-        text(&out.stdout)
-    );
+    assert!(!out.status.success(), "talos {args:?} should fail; stdout: {}", text(&out.stdout));
+    assert!(out.stdout.is_empty(), "talos {args:?} printed on stdout: {}", text(&out.stdout));
     for needle in needles {
-        assert!(
-            stderr.contains(needle),
-            "talos {args:?}: stderr does not mention {needle:?}: {stderr}"
-        );
+        assert!(stderr.contains(needle), "talos {args:?}: stderr does not mention {needle:?}: {stderr}");
     }
     stderr
 }
@@ -113,31 +94,17 @@ fn iss_passes(extra: &[&str]) -> Vec<Value> {
 /// `YYYY-MM-DDTHH:MM:SS.mmmZ`, exactly (the regex `^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$`).
 fn is_rfc3339_utc_millis(s: &str) -> bool {
     const SHAPE: &[u8] = b"dddd-dd-ddTdd:dd:dd.dddZ";
-    s.len() == SHAPE.len()
-        && s.bytes().zip(SHAPE).all(|(c, &p)| {
-            if p == b'd' {
-                c.is_ascii_digit()
-            } else {
-                c == p
-            }
-        })
+    s.len() == SHAPE.len() && s.bytes().zip(SHAPE).all(|(c, &p)| if p == b'd' { c.is_ascii_digit() } else { c == p })
 }
 
 fn time_of(pass: &Value, key: &str) -> UnixMs {
-    let s = pass[key]
-        .as_str()
-        .unwrap_or_else(|| panic!("{key} is not a string in {pass}"));
-    assert!(
-        is_rfc3339_utc_millis(s),
-        "{key} = {s:?} is not RFC 3339 UTC with milliseconds"
-    );
+    let s = pass[key].as_str().unwrap_or_else(|| panic!("{key} is not a string in {pass}"));
+    assert!(is_rfc3339_utc_millis(s), "{key} = {s:?} is not RFC 3339 UTC with milliseconds");
     UnixMs::parse_rfc3339(s).unwrap()
 }
 
 fn f64_of(value: &Value, key: &str) -> f64 {
-    value[key]
-        .as_f64()
-        .unwrap_or_else(|| panic!("{key} is not a number in {value}"))
+    value[key].as_f64().unwrap_or_else(|| panic!("{key} is not a number in {value}"))
 }
 
 fn paths_in(dir: &str, name: &str) -> String {
@@ -168,30 +135,11 @@ impl Drop for TempDir {
 #[test]
 fn passes_prints_json_objects_with_exactly_the_documented_keys() {
     let passes = iss_passes(&[]);
-    assert!(
-        passes.len() >= 4,
-        "ISS over Berlin in 24 h: {} passes",
-        passes.len()
-    );
-    let expected: BTreeSet<&str> = [
-        "norad_id",
-        "name",
-        "aos",
-        "tca",
-        "los",
-        "max_el_deg",
-        "aos_az_deg",
-        "los_az_deg",
-    ]
-    .into_iter()
-    .collect();
+    assert!(passes.len() >= 4, "ISS over Berlin in 24 h: {} passes", passes.len());
+    let expected: BTreeSet<&str> =
+        ["norad_id", "name", "aos", "tca", "los", "max_el_deg", "aos_az_deg", "los_az_deg"].into_iter().collect();
     for pass in &passes {
-        let keys: BTreeSet<&str> = pass
-            .as_object()
-            .unwrap()
-            .keys()
-            .map(String::as_str)
-            .collect();
+        let keys: BTreeSet<&str> = pass.as_object().unwrap().keys().map(String::as_str).collect();
         assert_eq!(keys, expected, "{pass}");
         assert_eq!(pass["norad_id"].as_u64(), Some(25544));
         assert_eq!(pass["name"].as_str().map(str::trim), Some("ISS (ZARYA)"));
@@ -208,15 +156,8 @@ fn pass_times_are_rfc3339_utc_millis_ordered_within_each_pass_and_sorted_by_aos(
     let end = start.plus_ms(24 * 3_600_000);
     let mut previous_aos = UnixMs(i64::MIN);
     for pass in &passes {
-        let (aos, tca, los) = (
-            time_of(pass, "aos"),
-            time_of(pass, "tca"),
-            time_of(pass, "los"),
-        );
-        assert!(
-            start <= aos && aos < tca && tca < los && los <= end,
-            "{pass}"
-        );
+        let (aos, tca, los) = (time_of(pass, "aos"), time_of(pass, "tca"), time_of(pass, "los"));
+        assert!(start <= aos && aos < tca && tca < los && los <= end, "{pass}");
         assert!(aos >= previous_aos, "not sorted by aos at {pass}");
         previous_aos = aos;
         let max_el = f64_of(pass, "max_el_deg");
@@ -232,13 +173,7 @@ fn pass_times_are_rfc3339_utc_millis_ordered_within_each_pass_and_sorted_by_aos(
 #[test]
 fn table_format_prints_a_header_and_one_line_per_pass() {
     let json_count = iss_passes(&[]).len();
-    let table = succeeds(&passes_args(
-        ACTIVE,
-        &["25544"],
-        START,
-        "24",
-        &["--format", "table"],
-    ));
+    let table = succeeds(&passes_args(ACTIVE, &["25544"], START, "24", &["--format", "table"]));
     let lines: Vec<&str> = table.lines().filter(|l| !l.trim().is_empty()).collect();
     assert_eq!(lines.len(), json_count + 1, "{table}");
     for column in ["NORAD", "AOS", "TCA", "LOS"] {
@@ -254,12 +189,7 @@ fn table_format_prints_a_header_and_one_line_per_pass() {
 fn a_higher_minimum_elevation_gives_fewer_passes_all_above_it() {
     let all = iss_passes(&[]);
     let high = iss_passes(&["--min-el", "10"]);
-    assert!(
-        !high.is_empty() && high.len() < all.len(),
-        "{} passes at 10 deg, {} at 0 deg",
-        high.len(),
-        all.len()
-    );
+    assert!(!high.is_empty() && high.len() < all.len(), "{} passes at 10 deg, {} at 0 deg", high.len(), all.len());
     for pass in &high {
         assert!(f64_of(pass, "max_el_deg") >= 10.0 - 1e-3, "{pass}");
     }
@@ -268,10 +198,7 @@ fn a_higher_minimum_elevation_gives_fewer_passes_all_above_it() {
 #[test]
 fn two_norad_flags_give_passes_of_both_satellites_sorted_together() {
     let passes = passes(ACTIVE, &["25544", "43700"], START, "24", &[]);
-    let ids: BTreeSet<u64> = passes
-        .iter()
-        .map(|p| p["norad_id"].as_u64().unwrap())
-        .collect();
+    let ids: BTreeSet<u64> = passes.iter().map(|p| p["norad_id"].as_u64().unwrap()).collect();
     assert_eq!(ids, BTreeSet::from([25544, 43700]));
     // ES'HAIL 2 is geostationary over 25.5 E: one pass spanning the whole window from Berlin.
     let geo: Vec<_> = passes.iter().filter(|p| p["norad_id"] == 43700).collect();
@@ -285,28 +212,11 @@ fn two_norad_flags_give_passes_of_both_satellites_sorted_together() {
 #[test]
 fn every_omm_format_of_the_python_sgp4_sample_works_as_elements() {
     // Vanguard 1 (NORAD 5). The JSON holds a 2025 element set, the XML and CSV the same 2020 one.
-    let json_passes = passes(
-        &paths_in(OMM_DIR, "python-sgp4_sample_omm.json"),
-        &["5"],
-        "2025-02-15T00:00:00Z",
-        "24",
-        &[],
-    );
+    let json_passes =
+        passes(&paths_in(OMM_DIR, "python-sgp4_sample_omm.json"), &["5"], "2025-02-15T00:00:00Z", "24", &[]);
     assert!(!json_passes.is_empty());
-    let xml = passes(
-        &paths_in(OMM_DIR, "python-sgp4_sample_omm.xml"),
-        &["5"],
-        "2020-10-14T00:00:00Z",
-        "24",
-        &[],
-    );
-    let csv = passes(
-        &paths_in(OMM_DIR, "python-sgp4_sample_omm.csv"),
-        &["5"],
-        "2020-10-14T00:00:00Z",
-        "24",
-        &[],
-    );
+    let xml = passes(&paths_in(OMM_DIR, "python-sgp4_sample_omm.xml"), &["5"], "2020-10-14T00:00:00Z", "24", &[]);
+    let csv = passes(&paths_in(OMM_DIR, "python-sgp4_sample_omm.csv"), &["5"], "2020-10-14T00:00:00Z", "24", &[]);
     assert!(!xml.is_empty());
     assert_eq!(xml, csv, "the XML and CSV carry the same element set");
     for pass in json_passes.iter().chain(&xml) {
@@ -319,20 +229,8 @@ fn every_omm_format_of_the_python_sgp4_sample_works_as_elements() {
 fn the_same_element_set_as_tle_and_as_omm_xml_gives_the_same_passes() {
     // ORBCOMM FM113: the XML carries more digits (eccentricity, B*) than the TLE, so
     // times may differ by milliseconds, never by a second.
-    let tle = passes(
-        &paths_in(OMM_DIR, "celestrak_orbcomm_2026-127.tle"),
-        &["41185"],
-        START,
-        "24",
-        &[],
-    );
-    let xml = passes(
-        &paths_in(OMM_DIR, "celestrak_orbcomm_2026-127_omm.xml"),
-        &["41185"],
-        START,
-        "24",
-        &[],
-    );
+    let tle = passes(&paths_in(OMM_DIR, "celestrak_orbcomm_2026-127.tle"), &["41185"], START, "24", &[]);
+    let xml = passes(&paths_in(OMM_DIR, "celestrak_orbcomm_2026-127_omm.xml"), &["41185"], START, "24", &[]);
     assert!(!tle.is_empty());
     assert_eq!(tle.len(), xml.len());
     for (a, b) in tle.iter().zip(&xml) {
@@ -340,19 +238,14 @@ fn the_same_element_set_as_tle_and_as_omm_xml_gives_the_same_passes() {
             let dt_ms = (time_of(a, key).0 - time_of(b, key).0).abs();
             assert!(dt_ms < 1_000, "{key}: {a} vs {b}");
         }
-        assert!(
-            (f64_of(a, "max_el_deg") - f64_of(b, "max_el_deg")).abs() < 0.05,
-            "{a} vs {b}"
-        );
+        assert!((f64_of(a, "max_el_deg") - f64_of(b, "max_el_deg")).abs() < 0.05, "{a} vs {b}");
     }
 }
 
 #[test]
 fn no_pass_is_printed_at_the_window_end_while_the_satellite_is_below_the_horizon() {
     let mut args = vec!["passes", "--elements", ACTIVE, "--norad", "25544"];
-    args.extend([
-        "--lat", "1.8", "--lon", "68", "--alt-m", "0", "--start", START, "--hours", "24",
-    ]);
+    args.extend(["--lat", "1.8", "--lon", "68", "--alt-m", "0", "--start", START, "--hours", "24"]);
     let passes = json(&succeeds(&args));
     for pass in passes.as_array().unwrap() {
         assert!(f64_of(pass, "max_el_deg") >= 0.0, "{pass}");
@@ -364,10 +257,7 @@ fn no_pass_is_printed_at_the_window_end_while_the_satellite_is_below_the_horizon
 fn a_corrupted_tle_is_reported_with_its_line_and_the_others_still_give_passes() {
     let catalog = std::fs::read_to_string(ACTIVE).unwrap();
     let lines: Vec<&str> = catalog.lines().map(|l| l.trim_end_matches('\r')).collect();
-    let iss = lines
-        .iter()
-        .position(|l| l.trim_end() == "ISS (ZARYA)")
-        .unwrap();
+    let iss = lines.iter().position(|l| l.trim_end() == "ISS (ZARYA)").unwrap();
     // ISS on lines 1-3, CALSPHERE 1 (NORAD 900) on lines 4-6 with its line-1 check digit
     // changed, CALSPHERE 2 (NORAD 902) on lines 7-9.
     let calsphere_line1 = lines[1];
@@ -375,17 +265,8 @@ fn a_corrupted_tle_is_reported_with_its_line_and_the_others_still_give_passes() 
     let digit = calsphere_line1.as_bytes()[last] - b'0';
     let broken = format!("{}{}", &calsphere_line1[..last], (digit + 1) % 10);
     let mut file = String::new();
-    for line in [
-        lines[iss],
-        lines[iss + 1],
-        lines[iss + 2],
-        lines[0],
-        &broken,
-        lines[2],
-        lines[3],
-        lines[4],
-        lines[5],
-    ] {
+    for line in [lines[iss], lines[iss + 1], lines[iss + 2], lines[0], &broken, lines[2], lines[3], lines[4], lines[5]]
+    {
         file.push_str(line);
         file.push('\n');
     }
@@ -398,17 +279,9 @@ fn a_corrupted_tle_is_reported_with_its_line_and_the_others_still_give_passes() 
     let stderr = text(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(stderr.contains("1 record(s) rejected"), "{stderr}");
-    assert!(
-        stderr.contains("line 4 (NORAD 900)") && stderr.contains("checksum"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("line 4 (NORAD 900)") && stderr.contains("checksum"), "{stderr}");
     let passes = json(&text(&out.stdout));
-    let ids: BTreeSet<u64> = passes
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["norad_id"].as_u64().unwrap())
-        .collect();
+    let ids: BTreeSet<u64> = passes.as_array().unwrap().iter().map(|p| p["norad_id"].as_u64().unwrap()).collect();
     assert_eq!(ids, BTreeSet::from([902, 25544]));
 }
 
@@ -428,28 +301,15 @@ fn look_prints_one_json_object_per_time_with_angles_in_range() {
     let looks = json(&stdout);
     let looks = looks.as_array().unwrap();
     assert_eq!(looks.len(), 2);
-    let expected: BTreeSet<&str> = ["t", "az_deg", "el_deg", "range_km", "range_rate_km_s"]
-        .into_iter()
-        .collect();
-    for (look, t) in looks
-        .iter()
-        .zip(["2026-05-08T00:30:00.000Z", "2026-05-08T12:00:00.000Z"])
-    {
-        let keys: BTreeSet<&str> = look
-            .as_object()
-            .unwrap()
-            .keys()
-            .map(String::as_str)
-            .collect();
+    let expected: BTreeSet<&str> = ["t", "az_deg", "el_deg", "range_km", "range_rate_km_s"].into_iter().collect();
+    for (look, t) in looks.iter().zip(["2026-05-08T00:30:00.000Z", "2026-05-08T12:00:00.000Z"]) {
+        let keys: BTreeSet<&str> = look.as_object().unwrap().keys().map(String::as_str).collect();
         assert_eq!(keys, expected, "{look}");
         assert_eq!(look["t"], t);
         assert!((0.0..360.0).contains(&f64_of(look, "az_deg")), "{look}");
         assert!((-90.0..=90.0).contains(&f64_of(look, "el_deg")), "{look}");
         // The ISS (about 420 km up) is never nearer than that nor beyond the far side of the earth.
-        assert!(
-            (400.0..14_000.0).contains(&f64_of(look, "range_km")),
-            "{look}"
-        );
+        assert!((400.0..14_000.0).contains(&f64_of(look, "range_km")), "{look}");
         assert!(f64_of(look, "range_rate_km_s").abs() < 8.0, "{look}");
     }
     // 00:30 is inside the first pass over Berlin; at noon the ISS is below the horizon.
@@ -465,14 +325,8 @@ fn look_at_a_pass_aos_and_tca_agrees_with_the_pass_prediction() {
     let looks = json(&succeeds(&look_args(&format!("{aos},{tca}"))));
     let (at_aos, at_tca) = (&looks[0], &looks[1]);
     assert!(f64_of(at_aos, "el_deg").abs() < 0.01, "el at AOS: {at_aos}");
-    assert!(
-        (f64_of(at_aos, "az_deg") - f64_of(pass, "aos_az_deg")).abs() < 0.01,
-        "{at_aos} vs {pass}"
-    );
-    assert!(
-        (f64_of(at_tca, "el_deg") - f64_of(pass, "max_el_deg")).abs() < 0.01,
-        "{at_tca} vs {pass}"
-    );
+    assert!((f64_of(at_aos, "az_deg") - f64_of(pass, "aos_az_deg")).abs() < 0.01, "{at_aos} vs {pass}");
+    assert!((f64_of(at_tca, "el_deg") - f64_of(pass, "max_el_deg")).abs() < 0.01, "{at_tca} vs {pass}");
     // At closest approach the range stops shrinking.
     assert!(f64_of(at_aos, "range_rate_km_s") < -1.0);
     assert!(f64_of(at_tca, "range_rate_km_s").abs() < 0.05, "{at_tca}");
@@ -482,9 +336,7 @@ fn look_at_a_pass_aos_and_tca_agrees_with_the_pass_prediction() {
 // bad input
 
 fn berlin_with(lat: &str, alt_m: &str) -> Vec<String> {
-    let mut args: Vec<String> = ["passes", "--elements", ACTIVE, "--norad", "25544"]
-        .map(String::from)
-        .to_vec();
+    let mut args: Vec<String> = ["passes", "--elements", ACTIVE, "--norad", "25544"].map(String::from).to_vec();
     args.extend(["--lat", lat, "--lon", "13.40", "--alt-m", alt_m].map(String::from));
     args.extend(["--start", START, "--hours", "24"].map(String::from));
     args
@@ -501,10 +353,7 @@ fn an_impossible_latitude_is_refused_naming_the_latitude() {
 
 #[test]
 fn an_altitude_of_838_km_is_refused_naming_the_altitude() {
-    fails_naming(
-        &refs(&berlin_with("52.52", "838850")),
-        &["altitude", "838850"],
-    );
+    fails_naming(&refs(&berlin_with("52.52", "838850")), &["altitude", "838850"]);
 }
 
 #[test]
@@ -517,39 +366,24 @@ fn an_unknown_norad_id_is_refused_naming_the_id_and_the_file() {
 
 #[test]
 fn a_missing_elements_file_is_refused_naming_the_path() {
-    let missing = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../data/tle/no_such_catalog.txt"
-    );
-    fails_naming(
-        &passes_args(missing, &["25544"], START, "24", &[]),
-        &[missing],
-    );
+    let missing = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/tle/no_such_catalog.txt");
+    fails_naming(&passes_args(missing, &["25544"], START, "24", &[]), &[missing]);
 }
 
 #[test]
 fn a_file_that_is_not_an_element_set_is_refused_naming_it() {
     let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml");
-    fails_naming(
-        &passes_args(manifest, &["25544"], START, "24", &[]),
-        &["Cargo.toml", "not an element-set file"],
-    );
+    fails_naming(&passes_args(manifest, &["25544"], START, "24", &[]), &["Cargo.toml", "not an element-set file"]);
 }
 
 #[test]
 fn a_start_that_is_not_rfc3339_is_refused_naming_the_flag_and_value() {
-    fails_naming(
-        &passes_args(ACTIVE, &["25544"], "yesterday", "24", &[]),
-        &["--start", "'yesterday'", "RFC 3339"],
-    );
+    fails_naming(&passes_args(ACTIVE, &["25544"], "yesterday", "24", &[]), &["--start", "'yesterday'", "RFC 3339"]);
 }
 
 #[test]
 fn a_zero_or_negative_window_is_refused_naming_hours() {
-    fails_naming(
-        &passes_args(ACTIVE, &["25544"], START, "0", &[]),
-        &["--hours"],
-    );
+    fails_naming(&passes_args(ACTIVE, &["25544"], START, "0", &[]), &["--hours"]);
     let mut args = passes_args(ACTIVE, &["25544"], START, "24", &[]);
     let hours = args.iter().position(|a| *a == "--hours").unwrap();
     args.splice(hours..hours + 2, ["--hours=-1"]);
@@ -561,31 +395,19 @@ fn a_zero_or_negative_window_is_refused_naming_hours() {
             naming --hours; needs allow_negative_numbers on --hours (passes and bench passes)"]
 fn a_negative_hours_value_given_as_a_separate_argument_is_refused_naming_hours() {
     let stderr = fails_naming(&passes_args(ACTIVE, &["25544"], START, "-1", &[]), &[]);
-    let error_line = stderr
-        .lines()
-        .find(|l| l.starts_with("error"))
-        .unwrap_or_default();
-    assert!(
-        error_line.contains("--hours"),
-        "the error line does not name --hours: {stderr}"
-    );
+    let error_line = stderr.lines().find(|l| l.starts_with("error")).unwrap_or_default();
+    assert!(error_line.contains("--hours"), "the error line does not name --hours: {stderr}");
 }
 
 #[test]
 fn a_minimum_elevation_above_the_zenith_is_refused() {
-    fails_naming(
-        &passes_args(ACTIVE, &["25544"], START, "24", &["--min-el", "95"]),
-        &["--min-el", "95"],
-    );
+    fails_naming(&passes_args(ACTIVE, &["25544"], START, "24", &["--min-el", "95"]), &["--min-el", "95"]);
 }
 
 #[test]
 fn a_look_time_that_is_not_rfc3339_is_refused_naming_the_flag_and_value() {
     fails_naming(&look_args("notatime"), &["--at", "'notatime'"]);
-    fails_naming(
-        &look_args("2026-05-08T00:30:00Z,notatime"),
-        &["--at", "'notatime'"],
-    );
+    fails_naming(&look_args("2026-05-08T00:30:00Z,notatime"), &["--at", "'notatime'"]);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -608,36 +430,15 @@ fn bench_tick_reports_percentiles_and_every_stage() {
         "json",
     ]);
     let report = json(&stdout);
-    let (p50, p99, max) = (
-        f64_of(&report, "p50_ms"),
-        f64_of(&report, "p99_ms"),
-        f64_of(&report, "max_ms"),
-    );
-    assert!(
-        0.0 <= p50 && p50 <= p99 && p99 <= max && max.is_finite(),
-        "{report}"
-    );
-    let systems = report["systems"]
-        .as_object()
-        .unwrap_or_else(|| panic!("systems is not an object: {report}"));
+    let (p50, p99, max) = (f64_of(&report, "p50_ms"), f64_of(&report, "p99_ms"), f64_of(&report, "max_ms"));
+    assert!(0.0 <= p50 && p50 <= p99 && p99 <= max && max.is_finite(), "{report}");
+    let systems = report["systems"].as_object().unwrap_or_else(|| panic!("systems is not an object: {report}"));
     let stages: BTreeSet<&str> = systems.keys().map(String::as_str).collect();
-    let expected: BTreeSet<&str> = [
-        "ingest",
-        "propagate",
-        "look",
-        "visibility",
-        "policy",
-        "setpoints",
-        "outbox",
-    ]
-    .into_iter()
-    .collect();
+    let expected: BTreeSet<&str> =
+        ["ingest", "propagate", "look", "visibility", "policy", "setpoints", "outbox"].into_iter().collect();
     assert_eq!(stages, expected);
     for (stage, ms) in systems {
-        assert!(
-            ms.as_f64().is_some_and(|ms| ms >= 0.0 && ms.is_finite()),
-            "{stage}: {ms}"
-        );
+        assert!(ms.as_f64().is_some_and(|ms| ms >= 0.0 && ms.is_finite()), "{stage}: {ms}");
     }
 }
 
@@ -666,25 +467,9 @@ fn bench_passes_reports_pairs_passes_and_seconds() {
 #[test]
 fn more_assignments_per_station_than_satellites_is_refused() {
     for verb in ["tick", "passes"] {
-        let mut args = vec![
-            "bench",
-            verb,
-            "--stations",
-            "50",
-            "--satellites",
-            "20",
-            "--assignments-per-station",
-            "30",
-        ];
-        args.extend(if verb == "tick" {
-            ["--ticks", "5"]
-        } else {
-            ["--hours", "2"]
-        });
-        fails_naming(
-            &args,
-            &["--assignments-per-station", "30", "--satellites", "20"],
-        );
+        let mut args = vec!["bench", verb, "--stations", "50", "--satellites", "20", "--assignments-per-station", "30"];
+        args.extend(if verb == "tick" { ["--ticks", "5"] } else { ["--hours", "2"] });
+        fails_naming(&args, &["--assignments-per-station", "30", "--satellites", "20"]);
     }
 }
 
@@ -697,10 +482,7 @@ fn summary_lines(stdout: &str) -> Vec<(UnixMs, &str)> {
         .filter(|l| !l.trim().is_empty())
         .map(|line| {
             let first = line.split_whitespace().next().unwrap_or_default();
-            assert!(
-                is_rfc3339_utc_millis(first),
-                "summary line does not start with a time: {line}"
-            );
+            assert!(is_rfc3339_utc_millis(first), "summary line does not start with a time: {line}");
             assert!(line.contains(" tick "), "{line}");
             (UnixMs::parse_rfc3339(first).unwrap(), line)
         })
@@ -721,17 +503,7 @@ fn serve_demo_runs_the_real_loop_from_any_directory_and_stops_after_the_given_se
 #[test]
 fn serve_demo_with_a_start_time_runs_its_clock_from_that_time() {
     let dir = TempDir::new("serve-demo-start");
-    let out = talos_in(
-        Some(&dir.0),
-        &[
-            "serve",
-            "--demo",
-            "--start",
-            "2026-08-29T12:00:00Z",
-            "--seconds",
-            "3",
-        ],
-    );
+    let out = talos_in(Some(&dir.0), &["serve", "--demo", "--start", "2026-08-29T12:00:00Z", "--seconds", "3"]);
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert!(out.status.success(), "{stderr}");
     let lines = summary_lines(&stdout);
@@ -754,15 +526,8 @@ fn serve_without_demo_is_refused_with_a_message() {
 
 #[test]
 fn every_verb_has_help_that_exits_zero() {
-    let verbs: [&[&str]; 7] = [
-        &[],
-        &["passes"],
-        &["look"],
-        &["bench"],
-        &["bench", "tick"],
-        &["bench", "passes"],
-        &["serve"],
-    ];
+    let verbs: [&[&str]; 7] =
+        [&[], &["passes"], &["look"], &["bench"], &["bench", "tick"], &["bench", "passes"], &["serve"]];
     for verb in verbs {
         let mut args = verb.to_vec();
         args.push("--help");

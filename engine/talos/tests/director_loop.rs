@@ -119,6 +119,6 @@ fn repeated_panics_end_the_loop_with_an_error_that_says_why() {
     let err = run(&mut d, &clock, &LoopConfig::default(), &stop, |_, _, _| {}).unwrap_err();
     let LoopError::RepeatedPanics { count, ref last } = err;
     assert_eq!(count, 5);
-    assert!(last.contains("corrupt"));
+    assert!(last.contains("corrupt"), "{last}");
     assert!(err.to_string().contains("panicked 5 times in a row"), "{err}");
 }

@@ -26,7 +26,14 @@ pub struct RotatorLimits {
 impl Default for RotatorLimits {
     /// A common az/el rotator (Yaesu G-5500 class): 0-450 az, 0-180 el, ~6 deg/s az, ~3 deg/s el.
     fn default() -> Self {
-        Self { az_min_deg: 0.0, az_max_deg: 450.0, el_min_deg: 0.0, el_max_deg: 180.0, az_slew_deg_s: 6.0, el_slew_deg_s: 3.0 }
+        Self {
+            az_min_deg: 0.0,
+            az_max_deg: 450.0,
+            el_min_deg: 0.0,
+            el_max_deg: 180.0,
+            az_slew_deg_s: 6.0,
+            el_slew_deg_s: 3.0,
+        }
     }
 }
 

@@ -9,6 +9,7 @@ use bevy_ecs::prelude::*;
 use bevy_ecs::schedule::{ScheduleLabel, SingleThreadedExecutor};
 use bevy_ecs::system::ScheduleSystem;
 use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use talos_core::UnixMs;
 
@@ -165,7 +166,15 @@ impl Director {
         }
         let world = &mut self.world;
         for (stage, schedule) in &mut self.stages {
-            around(*stage, &mut || schedule.run(world));
+            let result = std::panic::catch_unwind(AssertUnwindSafe(|| around(*stage, &mut || schedule.run(world))));
+            if let Err(payload) = result {
+                // bevy's executor keeps per-run bookkeeping that a panic leaves half-updated:
+                // run again as is, it would silently skip the rest of the stage's systems.
+                // Start that stage's executor afresh, then let the caller count the panic.
+                schedule.set_executor(SingleThreadedExecutor::new());
+                let message = format!("stage {}: {}", stage.name(), panic_text(payload.as_ref()));
+                std::panic::resume_unwind(Box::new(message));
+            }
         }
         self.world.clear_trackers();
         self.world.resource::<Outbox>()
@@ -181,7 +190,8 @@ impl Director {
         let mut satellites = self.world.query::<&SatelliteOrbit>();
         let mut campaigns = self.world.query::<&Campaign>();
         let mut assignments = self.world.query::<&Assignment>();
-        let by_norad: HashMap<_, _> = satellites.iter(&self.world).map(|s| (s.norad_id(), s.satellite.clone())).collect();
+        let by_norad: HashMap<_, _> =
+            satellites.iter(&self.world).map(|s| (s.norad_id(), s.satellite.clone())).collect();
         assignments
             .iter(&self.world)
             .filter_map(|a| {
@@ -196,5 +206,18 @@ impl Director {
                 })
             })
             .collect()
+    }
+}
+
+/// The text of a panic payload: a plain panic message, or bevy's error wrapping a system's panic.
+fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(text) = payload.downcast_ref::<&str>() {
+        (*text).to_owned()
+    } else if let Some(text) = payload.downcast_ref::<String>() {
+        text.clone()
+    } else if let Some(error) = payload.downcast_ref::<bevy_ecs::error::BevyError>() {
+        error.to_string()
+    } else {
+        "panic with a non-text payload".to_owned()
     }
 }

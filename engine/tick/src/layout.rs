@@ -55,7 +55,7 @@ pub struct AssignmentRow {
 }
 
 /// Per-assignment state that lives across ticks.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AssignmentTrack {
     /// Above the effective threshold at the last tick.
     pub above: bool,
@@ -63,6 +63,28 @@ pub struct AssignmentTrack {
     pub aos_at_ms: Option<i64>,
     /// Index of the first planned pass not yet over (advances with time, reset when the plan changes).
     pub next_pass: u32,
+    /// AOS and LOS of that pass, cached here so the policy scans only this dense array
+    /// (`i64::MAX` when no pass is planned).
+    pub next_aos_ms: i64,
+    pub next_los_ms: i64,
+}
+
+impl Default for AssignmentTrack {
+    fn default() -> Self {
+        Self { above: false, aos_at_ms: None, next_pass: 0, next_aos_ms: i64::MAX, next_los_ms: i64::MIN }
+    }
+}
+
+impl AssignmentTrack {
+    /// Moves the cursor past the planned passes that are over at `now_ms`.
+    pub fn advance_to(&mut self, planned: &[PlannedPass], now_ms: i64) {
+        while planned.get(self.next_pass as usize).is_some_and(|p| p.los.0 <= now_ms) {
+            self.next_pass += 1;
+        }
+        let next = planned.get(self.next_pass as usize);
+        self.next_aos_ms = next.map_or(i64::MAX, |p| p.aos.0);
+        self.next_los_ms = next.map_or(i64::MAX, |p| p.los.0);
+    }
 }
 
 #[derive(Resource, Debug, Default)]
@@ -95,7 +117,10 @@ type RemovedAny<'w, 's> = (
 
 /// Rebuilds the layout when any entity it mirrors changed; re-gathers the next passes
 /// when the plan changed.
-#[expect(clippy::too_many_arguments, reason = "one query per mirrored component; a system's parameters show its data access")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one query per mirrored component; a system's parameters show its data access"
+)]
 pub fn rebuild_layout(
     mut layout: ResMut<Layout>,
     plan: Res<PassPlan>,
@@ -106,13 +131,15 @@ pub fn rebuild_layout(
     campaigns: Query<&Campaign>,
     assignments: Query<(Entity, &Assignment)>,
 ) {
-    let any_removed = removed.0.read().count() + removed.1.read().count() + removed.2.read().count() + removed.3.read().count() > 0;
+    let any_removed =
+        removed.0.read().count() + removed.1.read().count() + removed.2.read().count() + removed.3.read().count() > 0;
     let any_changed = !changed.0.is_empty() || !changed.1.is_empty() || !changed.2.is_empty() || !changed.3.is_empty();
     if any_changed || any_removed || layout.version == 0 {
         let old_tracks: HashMap<Entity, AssignmentTrack> =
             layout.assignments.iter().zip(&layout.tracks).map(|(row, track)| (row.entity, *track)).collect();
         *layout = build(&stations, &satellites, &campaigns, &assignments, layout.version + 1);
-        layout.tracks = layout.assignments.iter().map(|row| old_tracks.get(&row.entity).copied().unwrap_or_default()).collect();
+        layout.tracks =
+            layout.assignments.iter().map(|row| old_tracks.get(&row.entity).copied().unwrap_or_default()).collect();
         layout.plan_version = u64::MAX;
     }
     if layout.plan_version != plan.version {
@@ -133,14 +160,16 @@ fn build(
         .collect();
     // Stable order by station id so replays and tests see the same layout.
     station_rows.sort_by_key(|row| row.station.id);
-    let station_index: HashMap<Entity, u32> = station_rows.iter().enumerate().map(|(i, r)| (r.entity, i as u32)).collect();
+    let station_index: HashMap<Entity, u32> =
+        station_rows.iter().enumerate().map(|(i, r)| (r.entity, i as u32)).collect();
 
     let mut satellite_rows: Vec<SatelliteRow> = satellites
         .iter()
         .map(|(entity, orbit)| SatelliteRow { entity, norad_id: orbit.norad_id(), satellite: orbit.satellite.clone() })
         .collect();
     satellite_rows.sort_by_key(|row| row.norad_id);
-    let satellite_index: HashMap<NoradId, u32> = satellite_rows.iter().enumerate().map(|(i, r)| (r.norad_id, i as u32)).collect();
+    let satellite_index: HashMap<NoradId, u32> =
+        satellite_rows.iter().enumerate().map(|(i, r)| (r.norad_id, i as u32)).collect();
 
     let mut transmitters: HashMap<CampaignId, Option<Arc<Transmitter>>> = HashMap::new();
     let mut rows: Vec<AssignmentRow> = assignments
@@ -197,11 +226,13 @@ fn build(
 }
 
 fn gather_next_passes(layout: &mut Layout, plan: &PassPlan) {
-    for track in &mut layout.tracks {
-        track.next_pass = 0;
-    }
     for row in &mut layout.assignments {
         row.planned = plan.by_assignment.get(&row.id).cloned().unwrap_or_else(|| Arc::from(Vec::new()));
+    }
+    for track in &mut layout.tracks {
+        // Re-resolved against the new plan on the next policy run.
+        track.next_pass = 0;
+        track.next_los_ms = i64::MIN;
     }
     layout.plan_version = plan.version;
 }

@@ -8,7 +8,7 @@ use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::Arc;
 use talos_core::{AssignmentId, UnixMs};
-use talos_orbit::{HorizonMask, Observer, Pass, PassQuery, Satellite, SampledTrajectory, find_passes};
+use talos_orbit::{HorizonMask, Observer, Pass, PassQuery, SampledTrajectory, Satellite, find_passes};
 
 /// A pass as the tick and the API use it.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -23,7 +23,14 @@ pub struct PlannedPass {
 
 impl From<&Pass> for PlannedPass {
     fn from(p: &Pass) -> Self {
-        Self { aos: p.aos, tca: p.tca, los: p.los, max_el_deg: p.max_el_deg, aos_az_deg: p.aos_az_deg, los_az_deg: p.los_az_deg }
+        Self {
+            aos: p.aos,
+            tca: p.tca,
+            los: p.los,
+            max_el_deg: p.max_el_deg,
+            aos_az_deg: p.aos_az_deg,
+            los_az_deg: p.los_az_deg,
+        }
     }
 }
 
@@ -90,7 +97,12 @@ impl PassPlanner {
 
     /// Passes in `[start, end]` for every input, by assignment. Assignments absent from
     /// `inputs` are forgotten.
-    pub fn plan(&mut self, inputs: &[PlanInput], start: UnixMs, end: UnixMs) -> (HashMap<AssignmentId, Arc<[PlannedPass]>>, PlanStats) {
+    pub fn plan(
+        &mut self,
+        inputs: &[PlanInput],
+        start: UnixMs,
+        end: UnixMs,
+    ) -> (HashMap<AssignmentId, Arc<[PlannedPass]>>, PlanStats) {
         let mut stats = PlanStats { pairs: inputs.len(), ..PlanStats::default() };
         let mut result = HashMap::with_capacity(inputs.len());
         // Group the stale pairs by satellite (pointer identity: one Arc per element set).
@@ -140,7 +152,8 @@ fn plan_satellite(
     let pairs = group
         .into_iter()
         .map(|(input, fingerprint)| {
-            let query = PassQuery { observer: &input.observer, min_el_deg: input.min_el_deg, mask: input.mask.as_ref() };
+            let query =
+                PassQuery { observer: &input.observer, min_el_deg: input.min_el_deg, mask: input.mask.as_ref() };
             let passes: Vec<PlannedPass> = find_passes(&trajectory, &query).iter().map(PlannedPass::from).collect();
             (input.assignment, fingerprint, Arc::from(passes))
         })

@@ -32,7 +32,13 @@ pub struct TickConfig {
 
 impl Default for TickConfig {
     fn default() -> Self {
-        Self { period_ms: 500, setpoint_validity_ms: 1_500, trajectory_points: 4, trajectory_step_ms: 1_000, preposition_lead_s: 120 }
+        Self {
+            period_ms: 500,
+            setpoint_validity_ms: 1_500,
+            trajectory_points: 4,
+            trajectory_step_ms: 1_000,
+            preposition_lead_s: 120,
+        }
     }
 }
 

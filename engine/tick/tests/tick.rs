@@ -5,7 +5,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use talos_core::{AssignmentId, CampaignId, GeodeticPosition, NoradId, OrgId, StationId, UnixMs};
 use talos_orbit::elements::{parse_tle, parse_tle_catalog};
-use talos_orbit::{HorizonMask, Observer, PassQuery, Satellite, SampledTrajectory, downlink_hz, find_passes, look_angles};
+use talos_orbit::{
+    HorizonMask, Observer, PassQuery, SampledTrajectory, Satellite, downlink_hz, find_passes, look_angles,
+};
 use talos_tick::systems::trajectory_state;
 use talos_tick::*;
 
@@ -93,8 +95,10 @@ fn aos_and_los_follow_a_real_iss_pass_with_session_and_park_commands() {
 
     let from = UnixMs((pass.aos.0 / 500 - 20) * 500);
     let rec = run(&mut d, from, pass.los.plus_ms(10_000));
-    let aos: Vec<_> = rec.events.iter().filter_map(|e| if let TrackingEvent::Aos(a) = e { Some(*a) } else { None }).collect();
-    let los: Vec<_> = rec.events.iter().filter_map(|e| if let TrackingEvent::Los(l) = e { Some(*l) } else { None }).collect();
+    let aos: Vec<_> =
+        rec.events.iter().filter_map(|e| if let TrackingEvent::Aos(a) = e { Some(*a) } else { None }).collect();
+    let los: Vec<_> =
+        rec.events.iter().filter_map(|e| if let TrackingEvent::Los(l) = e { Some(*l) } else { None }).collect();
     assert_eq!((aos.len(), los.len()), (1, 1), "{:?}", rec.events);
     // The first tick at or after the predicted AOS/LOS (500 ms cadence).
     assert!(aos[0].t >= pass.aos && aos[0].t.0 - pass.aos.0 < 500, "{:?} vs {}", aos[0], pass.aos);
@@ -149,23 +153,25 @@ fn taylor_trajectory_stays_within_ten_metres_of_sgp4_over_three_seconds() {
 #[test]
 fn higher_priority_wins_then_higher_elevation() {
     // Two satellites up at once over one station: find a moment from the shipped catalog.
-    let sats: Vec<Arc<Satellite>> = [25544u32, 43017, 40069, 27607, 24278, 39444, 7530]
-        .iter()
-        .map(|&n| satellite(n))
-        .collect();
+    let sats: Vec<Arc<Satellite>> =
+        [25544u32, 43017, 40069, 27607, 24278, 39444, 7530].iter().map(|&n| satellite(n)).collect();
     let observer = berlin();
     let start = UnixMs::parse_rfc3339("2026-05-08T00:00:00Z").unwrap();
     let mut overlap = None;
     'search: for step in 0..(48 * 60) {
         let t = start.plus_ms(step * 60_000);
-        let up: Vec<_> = sats.iter().filter(|s| look_angles(&observer, &s.state_ecef(t).unwrap()).el_deg > 5.0).collect();
+        let up: Vec<_> =
+            sats.iter().filter(|s| look_angles(&observer, &s.state_ecef(t).unwrap()).el_deg > 5.0).collect();
         if up.len() >= 2 {
             overlap = Some((t, up[0].clone(), up[1].clone()));
             break 'search;
         }
     }
     let (t, a, b) = overlap.expect("two of these satellites overlap within 48 h");
-    let (el_a, el_b) = (look_angles(&observer, &a.state_ecef(t).unwrap()).el_deg, look_angles(&observer, &b.state_ecef(t).unwrap()).el_deg);
+    let (el_a, el_b) = (
+        look_angles(&observer, &a.state_ecef(t).unwrap()).el_deg,
+        look_angles(&observer, &b.state_ecef(t).unwrap()).el_deg,
+    );
     for (prio_a, prio_b, expect_a) in [(1, 5, false), (5, 1, true), (1, 1, el_a > el_b)] {
         let mut d = director();
         d.spawn_satellite(SatelliteOrbit { satellite: a.clone() });
@@ -253,7 +259,10 @@ fn a_horizon_mask_delays_aos_and_removing_the_assignment_ends_the_session() {
     d.world_mut().despawn(a);
     let outbox = d.tick(pass.tca.plus_ms(500));
     let kinds: Vec<_> = outbox.commands.iter().map(|c| c.kind.clone()).collect();
-    assert!(matches!(kinds[..], [StationCommandKind::SessionStop { .. }, StationCommandKind::Park { .. }]), "{kinds:?}");
+    assert!(
+        matches!(kinds[..], [StationCommandKind::SessionStop { .. }, StationCommandKind::Park { .. }]),
+        "{kinds:?}"
+    );
     assert!(outbox.rot.is_empty());
 }
 

@@ -45,21 +45,13 @@ pub enum ElementsError {
     /// A value that parsed but is physically impossible for SGP4 mean elements
     /// (e.g. eccentricity 1 or more, non-positive mean motion, inclination over 180 deg).
     #[error("{field} {value} {reason}")]
-    Range {
-        field: &'static str,
-        value: f64,
-        reason: &'static str,
-    },
+    Range { field: &'static str, value: f64, reason: &'static str },
     /// A required OMM key (e.g. `EPOCH`, `MEAN_MOTION`, `NORAD_CAT_ID`) is absent or null.
     #[error("missing field {0}")]
     MissingField(&'static str),
     /// An OMM key whose value cannot be read as what the key holds.
     #[error("{field} '{text}': {reason}")]
-    OmmField {
-        field: &'static str,
-        text: String,
-        reason: &'static str,
-    },
+    OmmField { field: &'static str, text: String, reason: &'static str },
     /// An OMM record that is not a key/value object (e.g. a number inside the JSON array).
     #[error("record is not an OMM object: {reason}")]
     OmmRecord { reason: &'static str },

@@ -165,13 +165,7 @@ fn strip_bom(text: &str) -> &str {
 /// Physical limits shared by every format, checked after a record has been read so
 /// TLE and OMM reject the same impossible orbits with the same error.
 fn check_ranges(set: &ElementSet) -> Result<(), ElementsError> {
-    let range = |field, value, reason| {
-        Err(ElementsError::Range {
-            field,
-            value,
-            reason,
-        })
-    };
+    let range = |field, value, reason| Err(ElementsError::Range { field, value, reason });
     let e = set.eccentricity;
     if !(0.0..1.0).contains(&e) {
         return range("eccentricity", e, "must be in [0, 1) for a closed orbit");

@@ -77,10 +77,7 @@ pub(super) trait OmmSource {
 }
 
 /// Reads and validates one OMM record.
-pub(super) fn element_set_from_omm(
-    src: &impl OmmSource,
-    format: ElementFormat,
-) -> Result<ElementSet, ElementsError> {
+pub(super) fn element_set_from_omm(src: &impl OmmSource, format: ElementFormat) -> Result<ElementSet, ElementsError> {
     let norad_id = norad_id(src)?;
     let epoch = epoch(src)?;
     let classification = match src.get(CLASSIFICATION_TYPE) {
@@ -128,17 +125,10 @@ pub(super) fn norad_hint(src: &impl OmmSource) -> Option<NoradId> {
 }
 
 fn norad_id(src: &impl OmmSource) -> Result<NoradId, ElementsError> {
-    let value = src
-        .get(NORAD_CAT_ID)
-        .ok_or(ElementsError::MissingField(NORAD_CAT_ID))?;
+    let value = src.get(NORAD_CAT_ID).ok_or(ElementsError::MissingField(NORAD_CAT_ID))?;
     let id = unsigned(NORAD_CAT_ID, &value)?;
-    NoradId::new(u64::from(id)).map_err(|_| {
-        field_error(
-            NORAD_CAT_ID,
-            &as_text(&value),
-            "must be a catalog number in 1..=999999999",
-        )
-    })
+    NoradId::new(u64::from(id))
+        .map_err(|_| field_error(NORAD_CAT_ID, &as_text(&value), "must be a catalog number in 1..=999999999"))
 }
 
 /// `EPOCH` as CelesTrak writes it (`2026-06-22T06:05:14.123456`), optionally with a
@@ -152,13 +142,7 @@ fn epoch(src: &impl OmmSource) -> Result<NaiveDateTime, ElementsError> {
     NaiveDateTime::parse_from_str(trimmed, "%Y-%m-%dT%H:%M:%S%.f")
         .or_else(|_| NaiveDateTime::parse_from_str(trimmed, "%Y-%jT%H:%M:%S%.f"))
         .map(|t| t.round_subsecs(6))
-        .map_err(|_| {
-            field_error(
-                EPOCH,
-                &text,
-                "must be an ISO 8601 UTC time like 2026-06-22T06:05:14.123456",
-            )
-        })
+        .map_err(|_| field_error(EPOCH, &text, "must be an ISO 8601 UTC time like 2026-06-22T06:05:14.123456"))
 }
 
 fn float(src: &impl OmmSource, key: &'static str) -> Result<f64, ElementsError> {
@@ -198,13 +182,7 @@ fn unsigned(key: &'static str, value: &OmmValue<'_>) -> Result<u32, ElementsErro
         OmmValue::Number(n) => n.as_u64().and_then(|v| u32::try_from(v).ok()),
         OmmValue::Text(t) => t.trim().parse::<u32>().ok(),
     };
-    parsed.ok_or_else(|| {
-        field_error(
-            key,
-            &as_text(value),
-            "must be a whole number in 0..=4294967295",
-        )
-    })
+    parsed.ok_or_else(|| field_error(key, &as_text(value), "must be a whole number in 0..=4294967295"))
 }
 
 fn as_text<'a>(value: &'a OmmValue<'_>) -> Cow<'a, str> {
@@ -217,11 +195,7 @@ fn as_text<'a>(value: &'a OmmValue<'_>) -> Cow<'a, str> {
 fn field_error(field: &'static str, text: &str, reason: &'static str) -> ElementsError {
     // Cap the echoed text: a hostile file must not make error messages huge.
     let text: String = text.chars().take(64).collect();
-    ElementsError::OmmField {
-        field,
-        text,
-        reason,
-    }
+    ElementsError::OmmField { field, text, reason }
 }
 
 /// A record held as one optional text value per entry of [`KEYS`] (XML and CSV).
@@ -248,17 +222,11 @@ pub(super) struct LineCounter<'a> {
 
 impl<'a> LineCounter<'a> {
     pub(super) fn new(text: &'a str) -> Self {
-        Self {
-            text: text.as_bytes(),
-            offset: 0,
-            line: 1,
-        }
+        Self { text: text.as_bytes(), offset: 0, line: 1 }
     }
 
     pub(super) fn line_at(&mut self, position: u64) -> usize {
-        let target = usize::try_from(position)
-            .unwrap_or(usize::MAX)
-            .min(self.text.len());
+        let target = usize::try_from(position).unwrap_or(usize::MAX).min(self.text.len());
         if target > self.offset {
             let skipped = self.text.get(self.offset..target).unwrap_or_default();
             self.line += skipped.iter().filter(|&&b| b == b'\n').count();
@@ -321,11 +289,7 @@ mod tests {
 
     #[test]
     fn missing_required_key_is_named() {
-        let pairs: Vec<_> = VANGUARD
-            .iter()
-            .copied()
-            .filter(|(k, _)| *k != BSTAR)
-            .collect();
+        let pairs: Vec<_> = VANGUARD.iter().copied().filter(|(k, _)| *k != BSTAR).collect();
         let err = element_set_from_omm(&record(&pairs), ElementFormat::OmmCsv).unwrap_err();
         assert_eq!(err, ElementsError::MissingField(BSTAR));
     }
@@ -336,16 +300,7 @@ mod tests {
             let mut pairs = VANGUARD;
             pairs[3] = (MEAN_MOTION, bad);
             let err = element_set_from_omm(&record(&pairs), ElementFormat::OmmCsv).unwrap_err();
-            assert!(
-                matches!(
-                    err,
-                    ElementsError::OmmField {
-                        field: MEAN_MOTION,
-                        ..
-                    }
-                ),
-                "{bad}: {err}"
-            );
+            assert!(matches!(err, ElementsError::OmmField { field: MEAN_MOTION, .. }), "{bad}: {err}");
         }
     }
 
@@ -356,13 +311,6 @@ mod tests {
         pairs[12] = (ELEMENT_SET_NO, "");
         pairs[16] = (MEAN_MOTION_DDOT, "");
         let set = element_set_from_omm(&record(&pairs), ElementFormat::OmmCsv).unwrap();
-        assert_eq!(
-            (
-                set.classification,
-                set.element_set_number,
-                set.mean_motion_ddot
-            ),
-            ('U', 0, 0.0)
-        );
+        assert_eq!((set.classification, set.element_set_number, set.mean_motion_ddot), ('U', 0, 0.0));
     }
 }

@@ -14,26 +14,14 @@ pub fn parse_omm_csv(text: &str) -> Result<ParsedCatalog, CatalogError> {
     if body.trim().is_empty() {
         return Err(CatalogError::Empty);
     }
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(body.as_bytes());
-    let headers = reader
-        .headers()
-        .map_err(|e| CatalogError::Csv(e.to_string()))?
-        .clone();
-    let columns: [Option<usize>; KEYS.len()] =
-        KEYS.map(|key| headers.iter().position(|h| h == key));
-    if let Some(missing) = REQUIRED.iter().find(|key| {
-        KEYS.iter()
-            .position(|k| k == *key)
-            .and_then(|i| columns[i])
-            .is_none()
-    }) {
-        return Err(CatalogError::Csv(format!(
-            "the header row has no {missing} column"
-        )));
+    let mut reader =
+        csv::ReaderBuilder::new().has_headers(true).flexible(true).trim(csv::Trim::All).from_reader(body.as_bytes());
+    let headers = reader.headers().map_err(|e| CatalogError::Csv(e.to_string()))?.clone();
+    let columns: [Option<usize>; KEYS.len()] = KEYS.map(|key| headers.iter().position(|h| h == key));
+    if let Some(missing) =
+        REQUIRED.iter().find(|key| KEYS.iter().position(|k| k == *key).and_then(|i| columns[i]).is_none())
+    {
+        return Err(CatalogError::Csv(format!("the header row has no {missing} column")));
     }
 
     let mut element_sets = Vec::new();
@@ -70,11 +58,7 @@ pub fn parse_omm_csv(text: &str) -> Result<ParsedCatalog, CatalogError> {
             }),
         }
     }
-    Ok(ParsedCatalog {
-        format: ElementFormat::OmmCsv,
-        element_sets,
-        rejected,
-    })
+    Ok(ParsedCatalog { format: ElementFormat::OmmCsv, element_sets, rejected })
 }
 
 #[cfg(test)]
@@ -90,25 +74,16 @@ mod tests {
         let text = format!("{HEADER}\r\n{ROW}\r\nX,1958-002B,2020-10-13T04:52:48\r\n{ROW}\r\n");
         let parsed = parse_omm_csv(&text).unwrap();
         assert_eq!(parsed.element_sets.len(), 2);
-        assert_eq!(
-            parsed.element_sets[0].name.as_deref(),
-            Some("VANGUARD 1, THE")
-        );
+        assert_eq!(parsed.element_sets[0].name.as_deref(), Some("VANGUARD 1, THE"));
         assert_eq!(parsed.rejected.len(), 1);
         assert_eq!(parsed.rejected[0].line, 3);
-        assert!(matches!(
-            parsed.rejected[0].error,
-            ElementsError::MissingField(_)
-        ));
+        assert!(matches!(parsed.rejected[0].error, ElementsError::MissingField(_)));
     }
 
     #[test]
     fn a_header_without_a_required_column_is_a_catalog_error() {
         let header = HEADER.replace(",BSTAR", ",B_STAR");
         let err = parse_omm_csv(&format!("{header}\n{ROW}\n")).unwrap_err();
-        assert_eq!(
-            err,
-            CatalogError::Csv("the header row has no BSTAR column".to_owned())
-        );
+        assert_eq!(err, CatalogError::Csv("the header row has no BSTAR column".to_owned()));
     }
 }

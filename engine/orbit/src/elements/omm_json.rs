@@ -21,9 +21,7 @@ pub fn parse_omm_json(text: &str) -> Result<ParsedCatalog, CatalogError> {
         Value::Array(records) => records.as_slice(),
         Value::Object(_) => std::slice::from_ref(&value),
         _ => {
-            return Err(CatalogError::Json(
-                "the top level must be an array of OMM objects or one object".to_owned(),
-            ));
+            return Err(CatalogError::Json("the top level must be an array of OMM objects or one object".to_owned()));
         }
     };
     let mut element_sets = Vec::with_capacity(records.len());
@@ -32,31 +30,18 @@ pub fn parse_omm_json(text: &str) -> Result<ParsedCatalog, CatalogError> {
         let result = match record {
             Value::Object(map) => {
                 let src = JsonRecord(map);
-                element_set_from_omm(&src, ElementFormat::OmmJson)
-                    .map_err(|e| (norad_hint(&src), e))
+                element_set_from_omm(&src, ElementFormat::OmmJson).map_err(|e| (norad_hint(&src), e))
             }
-            _ => Err((
-                None,
-                ElementsError::OmmRecord {
-                    reason: "an array element is not a JSON object",
-                },
-            )),
+            _ => Err((None, ElementsError::OmmRecord { reason: "an array element is not a JSON object" })),
         };
         match result {
             Ok(set) => element_sets.push(set),
-            Err((norad_id, error)) => rejected.push(RejectedRecord {
-                line: index + 1,
-                norad_id,
-                error,
-                format: ElementFormat::OmmJson,
-            }),
+            Err((norad_id, error)) => {
+                rejected.push(RejectedRecord { line: index + 1, norad_id, error, format: ElementFormat::OmmJson })
+            }
         }
     }
-    Ok(ParsedCatalog {
-        format: ElementFormat::OmmJson,
-        element_sets,
-        rejected,
-    })
+    Ok(ParsedCatalog { format: ElementFormat::OmmJson, element_sets, rejected })
 }
 
 struct JsonRecord<'a>(&'a Map<String, Value>);
@@ -94,11 +79,7 @@ mod tests {
         assert_eq!(parsed.element_sets.len(), 1);
         let lines: Vec<_> = parsed.rejected.iter().map(|r| r.line).collect();
         assert_eq!(lines, [1, 3]);
-        assert!(
-            parsed.rejected[0].to_string().starts_with("record 1: "),
-            "{}",
-            parsed.rejected[0]
-        );
+        assert!(parsed.rejected[0].to_string().starts_with("record 1: "), "{}", parsed.rejected[0]);
     }
 
     #[test]

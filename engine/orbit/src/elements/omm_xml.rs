@@ -53,9 +53,7 @@ pub fn parse_omm_xml(text: &str) -> Result<ParsedCatalog, CatalogError> {
                 if name == "omm" {
                     omm_line = Some(lines.line_at(skipped + reader.buffer_position()));
                 } else if name == "segment" {
-                    let line = omm_line
-                        .take()
-                        .unwrap_or_else(|| lines.line_at(skipped + reader.buffer_position()));
+                    let line = omm_line.take().unwrap_or_else(|| lines.line_at(skipped + reader.buffer_position()));
                     record = Some((line, TextRecord::default()));
                 } else if let Some((_, rec)) = record.as_mut() {
                     open_key = KEYS.iter().position(|k| *k == name);
@@ -77,9 +75,7 @@ pub fn parse_omm_xml(text: &str) -> Result<ParsedCatalog, CatalogError> {
                         "quot" => '"',
                         other => {
                             let line = lines.line_at(skipped + reader.buffer_position());
-                            return Err(CatalogError::Xml(format!(
-                                "line {line}: unknown entity &{other};"
-                            )));
+                            return Err(CatalogError::Xml(format!("line {line}: unknown entity &{other};")));
                         }
                     },
                     Err(e) => {
@@ -117,15 +113,9 @@ pub fn parse_omm_xml(text: &str) -> Result<ParsedCatalog, CatalogError> {
         }
     }
     if let Some((line, _)) = record {
-        return Err(CatalogError::Xml(format!(
-            "the <segment> opened at line {line} is not closed before the end"
-        )));
+        return Err(CatalogError::Xml(format!("the <segment> opened at line {line} is not closed before the end")));
     }
-    Ok(ParsedCatalog {
-        format: ElementFormat::OmmXml,
-        element_sets,
-        rejected,
-    })
+    Ok(ParsedCatalog { format: ElementFormat::OmmXml, element_sets, rejected })
 }
 
 /// Other well-formed XML (an HTML error page, some unrelated document) would
@@ -135,18 +125,12 @@ fn check_root(name: &str) -> Result<(), CatalogError> {
         return Ok(());
     }
     let shown: String = name.chars().take(40).collect();
-    Err(CatalogError::Xml(format!(
-        "the root element is <{shown}>, not an OMM <ndm> or <omm>"
-    )))
+    Err(CatalogError::Xml(format!("the root element is <{shown}>, not an OMM <ndm> or <omm>")))
 }
 
 /// Adds a piece of text to the value being read; values split by entity references
 /// arrive in several pieces.
-fn append<'a>(
-    record: &mut Option<(usize, TextRecord<'a>)>,
-    open_key: Option<usize>,
-    piece: Cow<'a, str>,
-) {
+fn append<'a>(record: &mut Option<(usize, TextRecord<'a>)>, open_key: Option<usize>, piece: Cow<'a, str>) {
     let Some((_, rec)) = record.as_mut() else {
         return;
     };
@@ -186,25 +170,14 @@ mod tests {
     #[test]
     fn mismatched_tags_are_an_xml_error_with_a_line() {
         let err = parse_omm_xml("<ndm>\n<omm>\n</ndm>").unwrap_err();
-        assert!(
-            matches!(&err, CatalogError::Xml(m) if m.starts_with("line ")),
-            "{err}"
-        );
+        assert!(matches!(&err, CatalogError::Xml(m) if m.starts_with("line ")), "{err}");
         assert!(parse_omm_xml("<ndm><omm><body><segment>").is_err());
     }
 
     #[test]
     fn well_formed_xml_that_is_not_omm_is_an_error_not_an_empty_catalog() {
         let err = parse_omm_xml("<html><body>No GP data found</body></html>").unwrap_err();
-        assert_eq!(
-            err,
-            CatalogError::Xml("the root element is <html>, not an OMM <ndm> or <omm>".to_owned())
-        );
-        assert!(
-            parse_omm_xml("<?xml version=\"1.0\"?>\n<ndm/>")
-                .unwrap()
-                .element_sets
-                .is_empty()
-        );
+        assert_eq!(err, CatalogError::Xml("the root element is <html>, not an OMM <ndm> or <omm>".to_owned()));
+        assert!(parse_omm_xml("<?xml version=\"1.0\"?>\n<ndm/>").unwrap().element_sets.is_empty());
     }
 }

@@ -8,9 +8,7 @@
 use chrono::{NaiveDate, NaiveDateTime, TimeDelta};
 use talos_core::NoradId;
 
-use super::{
-    ElementFormat, ElementSet, ElementsError, ParsedCatalog, RejectedRecord, check_ranges,
-};
+use super::{ElementFormat, ElementSet, ElementsError, ParsedCatalog, RejectedRecord, check_ranges};
 
 /// Columns 1-69 are the element set; anything after (Vallado's start/stop/step) is ignored.
 const TLE_COLUMNS: usize = 69;
@@ -24,11 +22,7 @@ const MICROS_PER_DAY: u128 = 86_400_000_000;
 /// element set number are accepted, as are `+` signs where the standard has a blank.
 /// Checks, in order: line shape, each field, the checksum of each line, that both
 /// lines name the same object, and the physical ranges of the elements.
-pub fn parse_tle(
-    name: Option<&str>,
-    line1: &str,
-    line2: &str,
-) -> Result<ElementSet, ElementsError> {
+pub fn parse_tle(name: Option<&str>, line1: &str, line2: &str) -> Result<ElementSet, ElementsError> {
     let l1 = TleLine::new(line1, 1)?;
     let l2 = TleLine::new(line2, 2)?;
 
@@ -68,18 +62,12 @@ pub fn parse_tle(
     l2.check_checksum()?;
 
     if catalog1 != catalog2 {
-        return Err(ElementsError::CatalogMismatch {
-            line1: catalog1.get(),
-            line2: catalog2.get(),
-        });
+        return Err(ElementsError::CatalogMismatch { line1: catalog1.get(), line2: catalog2.get() });
     }
 
     let set = ElementSet {
         norad_id: catalog1,
-        name: name
-            .map(clean_name)
-            .filter(|n| !n.is_empty())
-            .map(str::to_owned),
+        name: name.map(clean_name).filter(|n| !n.is_empty()).map(str::to_owned),
         international_designator: (!designator.is_empty()).then(|| designator.to_owned()),
         classification,
         epoch,
@@ -114,11 +102,7 @@ pub fn parse_tle_catalog(text: &str) -> ParsedCatalog {
     let mut name: Option<(usize, &str)> = None;
     let mut i = 0;
     while let Some(&(line_no, line)) = lines.get(i) {
-        let next_is = |offset: usize, prefix: &str| {
-            lines
-                .get(i + offset)
-                .is_some_and(|(_, l)| l.starts_with(prefix))
-        };
+        let next_is = |offset: usize, prefix: &str| lines.get(i + offset).is_some_and(|(_, l)| l.starts_with(prefix));
         let record_line = name.map_or(line_no, |(n, _)| n);
         if line.starts_with("1 ") {
             if next_is(1, "2 ") {
@@ -162,11 +146,7 @@ pub fn parse_tle_catalog(text: &str) -> ParsedCatalog {
         }
         i += 1;
     }
-    ParsedCatalog {
-        format: ElementFormat::Tle,
-        element_sets,
-        rejected,
-    }
+    ParsedCatalog { format: ElementFormat::Tle, element_sets, rejected }
 }
 
 /// True when some line starting `1 ` is followed by one starting `2 ` (format detection).
@@ -183,10 +163,7 @@ pub(super) fn has_tle_pair(text: &str) -> bool {
 
 /// Non-blank, non-comment lines with their 1-based line numbers, trimmed.
 fn significant_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
-    text.lines()
-        .enumerate()
-        .map(|(i, l)| (i + 1, l.trim()))
-        .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'))
+    text.lines().enumerate().map(|(i, l)| (i + 1, l.trim())).filter(|(_, l)| !l.is_empty() && !l.starts_with('#'))
 }
 
 /// Space-Track 3LE name lines start with `0 `; CelesTrak pads names with spaces.
@@ -217,9 +194,7 @@ fn parse_catalog_number(field: &str) -> Result<NoradId, &'static str> {
     if !rest.iter().all(u8::is_ascii_digit) {
         return Err("must be digits, optionally led by one Alpha-5 letter");
     }
-    let rest_value = rest
-        .iter()
-        .fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0'));
+    let rest_value = rest.iter().fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0'));
     let value = match first {
         b'0'..=b'9' => u32::from(first - b'0') * 10u32.pow(rest.len() as u32) + rest_value,
         b'I' | b'O' => return Err("Alpha-5 excludes the letters I and O"),
@@ -248,22 +223,13 @@ impl<'a> TleLine<'a> {
         let text = line.trim_end();
         let first = text.chars().next();
         if first != Some(char::from(b'0' + number)) {
-            return Err(ElementsError::LineNumber {
-                line: number,
-                found: first.map(String::from).unwrap_or_default(),
-            });
+            return Err(ElementsError::LineNumber { line: number, found: first.map(String::from).unwrap_or_default() });
         }
         if let Some(pos) = text.bytes().take(TLE_COLUMNS).position(|b| !b.is_ascii()) {
-            return Err(ElementsError::NonAscii {
-                line: number,
-                column: pos + 1,
-            });
+            return Err(ElementsError::NonAscii { line: number, column: pos + 1 });
         }
         if text.len() < TLE_COLUMNS {
-            return Err(ElementsError::LineLength {
-                line: number,
-                len: text.len(),
-            });
+            return Err(ElementsError::LineLength { line: number, len: text.len() });
         }
         Ok(Self { text, number })
     }
@@ -274,19 +240,10 @@ impl<'a> TleLine<'a> {
     }
 
     fn byte(&self, column: usize) -> u8 {
-        self.text
-            .as_bytes()
-            .get(column - 1)
-            .copied()
-            .unwrap_or(b' ')
+        self.text.as_bytes().get(column - 1).copied().unwrap_or(b' ')
     }
 
-    fn field_error(
-        &self,
-        field: &'static str,
-        columns: (usize, usize),
-        reason: &'static str,
-    ) -> ElementsError {
+    fn field_error(&self, field: &'static str, columns: (usize, usize), reason: &'static str) -> ElementsError {
         ElementsError::Field {
             line: self.number,
             field,
@@ -297,8 +254,7 @@ impl<'a> TleLine<'a> {
     }
 
     fn catalog_number(&self) -> Result<NoradId, ElementsError> {
-        parse_catalog_number(self.text(3, 7))
-            .map_err(|reason| self.field_error("catalog number", (3, 7), reason))
+        parse_catalog_number(self.text(3, 7)).map_err(|reason| self.field_error("catalog number", (3, 7), reason))
     }
 
     fn check_checksum(&self) -> Result<(), ElementsError> {
@@ -319,11 +275,7 @@ impl<'a> TleLine<'a> {
         if u32::from(found.wrapping_sub(b'0')) == expected {
             Ok(())
         } else {
-            Err(ElementsError::Checksum {
-                line: self.number,
-                expected: expected as u8,
-                found: char::from(found),
-            })
+            Err(ElementsError::Checksum { line: self.number, expected: expected as u8, found: char::from(found) })
         }
     }
 
@@ -334,34 +286,20 @@ impl<'a> TleLine<'a> {
         let digits = unsigned.bytes().filter(u8::is_ascii_digit).count();
         let points = unsigned.bytes().filter(|&b| b == b'.').count();
         if digits == 0 || points > 1 || digits + points != unsigned.len() {
-            return Err(self.field_error(
-                field,
-                columns,
-                "must be a decimal number (digits, one '.', optional sign)",
-            ));
+            return Err(self.field_error(field, columns, "must be a decimal number (digits, one '.', optional sign)"));
         }
-        t.parse()
-            .map_err(|_| self.field_error(field, columns, "must be a decimal number"))
+        t.parse().map_err(|_| self.field_error(field, columns, "must be a decimal number"))
     }
 
     /// The TLE implied-decimal exponent form: `-11606-4` = -0.11606e-4, ` 00000-0` = 0.
-    fn implied_exponent(
-        &self,
-        field: &'static str,
-        columns: (usize, usize),
-    ) -> Result<f64, ElementsError> {
+    fn implied_exponent(&self, field: &'static str, columns: (usize, usize)) -> Result<f64, ElementsError> {
         const REASON: &str = "must be the implied-decimal form [sign]ddddd[+-]d, e.g. -11606-4";
         let t = self.text(columns.0, columns.1).trim().as_bytes();
         let (sign, rest) = match t.split_first() {
             Some((&s @ (b'+' | b'-'), rest)) => (s, rest),
             _ => (b'+', t),
         };
-        let [
-            mantissa @ ..,
-            exp_sign @ (b'+' | b'-'),
-            exp_digit @ b'0'..=b'9',
-        ] = rest
-        else {
+        let [mantissa @ .., exp_sign @ (b'+' | b'-'), exp_digit @ b'0'..=b'9'] = rest else {
             return Err(self.field_error(field, columns, REASON));
         };
         if mantissa.is_empty() || mantissa.len() > 8 || !mantissa.iter().all(u8::is_ascii_digit) {
@@ -371,11 +309,7 @@ impl<'a> TleLine<'a> {
         // correctly, so the value is the nearest f64 to what the text says.
         let mut buf = [0u8; 16];
         let mut len = 0;
-        for &b in [sign, b'0', b'.']
-            .iter()
-            .chain(mantissa)
-            .chain(&[b'e', *exp_sign, *exp_digit])
-        {
+        for &b in [sign, b'0', b'.'].iter().chain(mantissa).chain(&[b'e', *exp_sign, *exp_digit]) {
             buf[len] = b;
             len += 1;
         }
@@ -392,8 +326,7 @@ impl<'a> TleLine<'a> {
         if !t.bytes().all(|b| b.is_ascii_digit()) {
             return Err(self.field_error(field, columns, "must be digits or blank"));
         }
-        Ok(t.bytes()
-            .fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0')))
+        Ok(t.bytes().fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0')))
     }
 
     /// Columns 27-33: seven digits after an implied leading decimal point.
@@ -406,9 +339,7 @@ impl<'a> TleLine<'a> {
                 "must be 7 digits with an implied leading decimal point",
             ));
         }
-        let value = t
-            .bytes()
-            .fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0'));
+        let value = t.bytes().fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0'));
         Ok(f64::from(value) / 1e7)
     }
 
@@ -439,20 +370,12 @@ impl<'a> TleLine<'a> {
             ));
         }
         // At most 3 day digits and 11 fraction digits, so neither fold can overflow.
-        let day = whole
-            .bytes()
-            .fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0'));
-        let numerator = fraction
-            .bytes()
-            .fold(0u128, |acc, d| acc * 10 + u128::from(d - b'0'));
+        let day = whole.bytes().fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0'));
+        let numerator = fraction.bytes().fold(0u128, |acc, d| acc * 10 + u128::from(d - b'0'));
         let denominator = 10u128.pow(fraction.len() as u32);
         let micros = (numerator * MICROS_PER_DAY * 2 + denominator) / (denominator * 2);
         let start_of_day = NaiveDate::from_yo_opt(year, day).ok_or_else(|| {
-            self.field_error(
-                "epoch day of year",
-                DAY_COLUMNS,
-                "day must be 1..=365 (366 in a leap year)",
-            )
+            self.field_error("epoch day of year", DAY_COLUMNS, "day must be 1..=365 (366 in a leap year)")
         })?;
         let offset = TimeDelta::microseconds(micros as i64);
         start_of_day
@@ -510,14 +433,11 @@ mod tests {
 
     #[test]
     fn implied_exponent_fields_read_sign_mantissa_and_exponent() {
-        let line = |field: &str| {
-            format!("1 25544U 98067A   14020.93268519  .00009878 {field}  18200-3 0  5082")
-        };
+        let line = |field: &str| format!("1 25544U 98067A   14020.93268519  .00009878 {field}  18200-3 0  5082");
         let value = |field: &str| {
             let text = line(field);
             let l = TleLine::new(&text, 1).map_err(|e| e.to_string())?;
-            l.implied_exponent("nddot", (45, 52))
-                .map_err(|e| e.to_string())
+            l.implied_exponent("nddot", (45, 52)).map_err(|e| e.to_string())
         };
         assert_eq!(value(" 00000-0"), Ok(0.0));
         assert_eq!(value("-11606-4"), Ok(-0.11606e-4));
@@ -539,13 +459,7 @@ mod tests {
         assert_eq!(l.epoch().unwrap().to_string(), "1999-12-31 23:59:59.999136");
         let bad_day = "1 41185U 16011A   25366.50000000  .00000000  00000-0  00000-0 0  9990";
         let l = TleLine::new(bad_day, 1).unwrap();
-        assert!(matches!(
-            l.epoch(),
-            Err(ElementsError::Field {
-                field: "epoch day of year",
-                ..
-            })
-        ));
+        assert!(matches!(l.epoch(), Err(ElementsError::Field { field: "epoch day of year", .. })));
     }
 
     #[test]
@@ -553,13 +467,7 @@ mod tests {
         // Found by fuzzing: the day-of-year fold overflowed u32 (a panic in debug builds).
         let line = "1 41185U 16011A   26123456789012  .00000000  00000-0  00000-0 0  9990";
         let l = TleLine::new(line, 1).unwrap();
-        assert!(matches!(
-            l.epoch(),
-            Err(ElementsError::Field {
-                field: "epoch day of year",
-                ..
-            })
-        ));
+        assert!(matches!(l.epoch(), Err(ElementsError::Field { field: "epoch day of year", .. })));
     }
 
     #[test]

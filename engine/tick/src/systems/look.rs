@@ -19,9 +19,15 @@ pub struct LookTable {
     pub looks: Vec<LookAngles>,
 }
 
-const NO_LOOK: LookAngles = LookAngles { az_deg: f64::NAN, el_deg: f64::NAN, range_km: f64::NAN, range_rate_km_s: f64::NAN };
+const NO_LOOK: LookAngles =
+    LookAngles { az_deg: f64::NAN, el_deg: f64::NAN, range_km: f64::NAN, range_rate_km_s: f64::NAN };
 
-pub fn compute_look_angles(layout: Res<Layout>, states: Res<SatelliteStates>, pool: Res<ComputePool>, mut table: ResMut<LookTable>) {
+pub fn compute_look_angles(
+    layout: Res<Layout>,
+    states: Res<SatelliteStates>,
+    pool: Res<ComputePool>,
+    mut table: ResMut<LookTable>,
+) {
     let rows = &layout.assignments;
     table.looks.resize(rows.len(), NO_LOOK);
     let look = |(out, row): (&mut LookAngles, &AssignmentRow)| {
@@ -33,7 +39,12 @@ pub fn compute_look_angles(layout: Res<Layout>, states: Res<SatelliteStates>, po
                 let up = dot(d, observer.up);
                 let range_km = dot(d, d).sqrt();
                 if up < row.sin_lowest_threshold * range_km {
-                    LookAngles { az_deg: f64::NAN, el_deg: (up / range_km).asin().to_degrees(), range_km, range_rate_km_s: f64::NAN }
+                    LookAngles {
+                        az_deg: f64::NAN,
+                        el_deg: (up / range_km).asin().to_degrees(),
+                        range_km,
+                        range_rate_km_s: f64::NAN,
+                    }
                 } else {
                     look_angles(observer, state)
                 }

@@ -7,7 +7,12 @@ use crate::outbox::{AosReached, LosReached, Outbox, TrackingEvent};
 use crate::resources::TickClock;
 
 /// Clears last tick's outbox and rotates the message buffers.
-pub fn begin_outbox(clock: Res<TickClock>, mut outbox: ResMut<Outbox>, mut aos: ResMut<Messages<AosReached>>, mut los: ResMut<Messages<LosReached>>) {
+pub fn begin_outbox(
+    clock: Res<TickClock>,
+    mut outbox: ResMut<Outbox>,
+    mut aos: ResMut<Messages<AosReached>>,
+    mut los: ResMut<Messages<LosReached>>,
+) {
     aos.update();
     los.update();
     outbox.rot.clear();
@@ -21,7 +26,11 @@ pub fn begin_outbox(clock: Res<TickClock>, mut outbox: ResMut<Outbox>, mut aos: 
 }
 
 /// Copies this tick's AOS/LOS facts into the outbox for the link and the API.
-pub fn collect_events(mut outbox: ResMut<Outbox>, mut aos: MessageReader<'_, '_, AosReached>, mut los: MessageReader<'_, '_, LosReached>) {
+pub fn collect_events(
+    mut outbox: ResMut<Outbox>,
+    mut aos: MessageReader<'_, '_, AosReached>,
+    mut los: MessageReader<'_, '_, LosReached>,
+) {
     let outbox = &mut *outbox;
     outbox.events.extend(aos.read().map(|e| TrackingEvent::Aos(*e)));
     outbox.summary.aos_events = outbox.events.len();

@@ -71,23 +71,30 @@ pub fn choose_targets(
                 // Highest priority first, then the earliest AOS, among passes starting within the lead.
                 let mut best: Option<(usize, i32, PlannedPass)> = None;
                 for r in rows {
-                    let row = &layout.assignments[r];
-                    let cursor = &mut layout.tracks[r].next_pass;
-                    while row.planned.get(*cursor as usize).is_some_and(|p| p.los.0 <= now_ms) {
-                        *cursor += 1;
+                    let track = &mut layout.tracks[r];
+                    if now_ms >= track.next_los_ms {
+                        track.advance_to(&layout.assignments[r].planned, now_ms);
                     }
-                    let Some(pass) = row.planned.get(*cursor as usize) else { continue };
-                    if pass.aos.0 <= now_ms || pass.aos.0 - now_ms > lead_ms {
+                    if track.next_aos_ms <= now_ms || track.next_aos_ms - now_ms > lead_ms {
                         continue;
                     }
-                    let better = best.is_none_or(|(_, priority, b)| row.priority > priority || (row.priority == priority && pass.aos < b.aos));
+                    let row = &layout.assignments[r];
+                    let pass = row.planned[track.next_pass as usize];
+                    let better = best.is_none_or(|(_, priority, b)| {
+                        row.priority > priority || (row.priority == priority && pass.aos < b.aos)
+                    });
                     if better {
-                        best = Some((r, row.priority, *pass));
+                        best = Some((r, row.priority, pass));
                     }
                 }
                 best.map_or(Target::Idle, |(r, _, pass)| {
                     let row = &layout.assignments[r];
-                    Target::PrePosition { row: r as u32, assignment: row.id, aos_az_deg: pass.aos_az_deg, el_deg: row.min_el_deg.max(0.0) }
+                    Target::PrePosition {
+                        row: r as u32,
+                        assignment: row.id,
+                        aos_az_deg: pass.aos_az_deg,
+                        el_deg: row.min_el_deg.max(0.0),
+                    }
                 })
             }
         };
@@ -99,14 +106,17 @@ pub fn choose_targets(
 /// entity, re-resolving its row by assignment id (or `GONE_ROW` if it was removed).
 fn remap_targets(targets: &mut StationTargets, layout: &Layout) {
     let old: HashMap<Entity, Target> = targets.stations.iter().copied().zip(targets.current.iter().copied()).collect();
-    let row_of: HashMap<AssignmentId, u32> = layout.assignments.iter().enumerate().map(|(i, r)| (r.id, i as u32)).collect();
+    let row_of: HashMap<AssignmentId, u32> =
+        layout.assignments.iter().enumerate().map(|(i, r)| (r.id, i as u32)).collect();
     let resolve = |assignment: &AssignmentId| row_of.get(assignment).copied().unwrap_or(GONE_ROW);
     targets.current = layout
         .stations
         .iter()
         .map(|s| match old.get(&s.entity).copied().unwrap_or_default() {
             Target::Idle => Target::Idle,
-            Target::Track { assignment, norad_id, .. } => Target::Track { row: resolve(&assignment), assignment, norad_id },
+            Target::Track { assignment, norad_id, .. } => {
+                Target::Track { row: resolve(&assignment), assignment, norad_id }
+            }
             Target::PrePosition { assignment, aos_az_deg, el_deg, .. } => {
                 Target::PrePosition { row: resolve(&assignment), assignment, aos_az_deg, el_deg }
             }

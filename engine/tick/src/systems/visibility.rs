@@ -31,10 +31,22 @@ pub fn update_visibility(
         track.above = above;
         if above {
             track.aos_at_ms = Some(now.0);
-            aos.write(AosReached { assignment: row.id, station: station.id, norad_id: row.norad_id, t: now, az_deg: look.az_deg });
+            aos.write(AosReached {
+                assignment: row.id,
+                station: station.id,
+                norad_id: row.norad_id,
+                t: now,
+                az_deg: look.az_deg,
+            });
         } else {
             track.aos_at_ms = None;
-            los.write(LosReached { assignment: row.id, station: station.id, norad_id: row.norad_id, t: UnixMs(now.0), az_deg: look.az_deg });
+            los.write(LosReached {
+                assignment: row.id,
+                station: station.id,
+                norad_id: row.norad_id,
+                t: UnixMs(now.0),
+                az_deg: look.az_deg,
+            });
         }
     }
 }
