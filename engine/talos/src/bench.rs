@@ -58,17 +58,27 @@ fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
 
+/// A director holding the benchmark network, the pool it computes on, and the start time.
+fn bench_director(
+    size: NetworkSize,
+    threads: usize,
+    min_parallel_items: usize,
+) -> anyhow::Result<(Director, std::sync::Arc<rayon::ThreadPool>, UnixMs)> {
+    let start = UnixMs::parse_rfc3339(BENCH_START)?;
+    let pool = ComputePool::new(threads, min_parallel_items)?;
+    let planner_pool = pool.pool.clone();
+    let mut director = Director::new(pool, TickConfig::default());
+    benchmark_network(&mut director, size, start)?;
+    Ok((director, planner_pool, start))
+}
+
 pub fn bench_tick(
     size: NetworkSize,
     ticks: usize,
     threads: usize,
     min_parallel_items: usize,
 ) -> anyhow::Result<TickBenchReport> {
-    let start = UnixMs::parse_rfc3339(BENCH_START)?;
-    let pool = ComputePool::new(threads, min_parallel_items)?;
-    let planner_pool = pool.pool.clone();
-    let mut director = Director::new(pool, TickConfig::default());
-    benchmark_network(&mut director, size, start)?;
+    let (mut director, planner_pool, start) = bench_director(size, threads, min_parallel_items)?;
     // Pre-positioning reads the plan, so plan first (off the tick path, as in serve).
     let inputs = director.plan_inputs();
     let (plan, _) = PassPlanner::new(planner_pool).plan(&inputs, start, start.plus_ms(3_600_000));
@@ -119,11 +129,7 @@ pub fn bench_tick(
 }
 
 pub fn bench_passes(size: NetworkSize, hours: f64, threads: usize) -> anyhow::Result<PassBenchReport> {
-    let start = UnixMs::parse_rfc3339(BENCH_START)?;
-    let pool = ComputePool::new(threads, DEFAULT_MIN_PARALLEL_ITEMS)?;
-    let planner_pool = pool.pool.clone();
-    let mut director = Director::new(pool, TickConfig::default());
-    benchmark_network(&mut director, size, start)?;
+    let (mut director, planner_pool, start) = bench_director(size, threads, DEFAULT_MIN_PARALLEL_ITEMS)?;
     let inputs = director.plan_inputs();
     let mut planner = PassPlanner::new(planner_pool);
     let began = Instant::now();

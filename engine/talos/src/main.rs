@@ -189,7 +189,10 @@ fn main() {
 
 fn init_tracing() {
     use tracing_subscriber::prelude::*;
-    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_target(false);
+    let fmt = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false);
     let filter = tracing_subscriber::EnvFilter::try_from_env("TALOS_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let registry = tracing_subscriber::registry().with(fmt.with_filter(filter));

@@ -52,6 +52,20 @@ fn director() -> Director {
     Director::new(ComputePool::new(2, 1).unwrap(), TickConfig::default())
 }
 
+/// A director with the ISS, one station and one assignment (id `assignment`) to it.
+fn iss_director(
+    station_spec: Station,
+    assignment: u64,
+) -> (Director, Arc<Satellite>, bevy_ecs::entity::Entity, bevy_ecs::entity::Entity) {
+    let mut d = director();
+    let iss = satellite(25544);
+    d.spawn_satellite(SatelliteOrbit { satellite: iss.clone() });
+    let s = d.spawn_station(station_spec);
+    let c = d.spawn_campaign(campaign(1, iss.norad_id, 1));
+    let a = d.spawn_assignment(Assignment { id: AssignmentId(assignment), station: s, campaign: c });
+    (d, iss, s, a)
+}
+
 /// The first ISS pass over Berlin after 2026-05-08T00:00Z, from the pass finder.
 fn iss_pass() -> talos_orbit::Pass {
     let iss = satellite(25544);
@@ -86,12 +100,7 @@ fn run(director: &mut Director, from: UnixMs, to: UnixMs) -> Recording {
 #[test]
 fn aos_and_los_follow_a_real_iss_pass_with_session_and_park_commands() {
     let pass = iss_pass();
-    let mut d = director();
-    let iss = satellite(25544);
-    d.spawn_satellite(SatelliteOrbit { satellite: iss.clone() });
-    let s = d.spawn_station(station(1, berlin()));
-    let c = d.spawn_campaign(campaign(1, iss.norad_id, 1));
-    d.spawn_assignment(Assignment { id: AssignmentId(7), station: s, campaign: c });
+    let (mut d, iss, _, _) = iss_director(station(1, berlin()), 7);
 
     let from = UnixMs((pass.aos.0 / 500 - 20) * 500);
     let rec = run(&mut d, from, pass.los.plus_ms(10_000));
@@ -190,12 +199,7 @@ fn higher_priority_wins_then_higher_elevation() {
 #[test]
 fn a_station_prepositions_at_the_planned_aos_azimuth() {
     let pass = iss_pass();
-    let mut d = director();
-    let iss = satellite(25544);
-    d.spawn_satellite(SatelliteOrbit { satellite: iss.clone() });
-    let s = d.spawn_station(station(1, berlin()));
-    let c = d.spawn_campaign(campaign(1, iss.norad_id, 1));
-    d.spawn_assignment(Assignment { id: AssignmentId(1), station: s, campaign: c });
+    let (mut d, _, _, _) = iss_director(station(1, berlin()), 1);
     let inputs = d.plan_inputs();
     let start = UnixMs::parse_rfc3339("2026-05-08T00:00:00Z").unwrap();
     let (plan, stats) = PassPlanner::new(Arc::new(rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap()))
@@ -223,14 +227,9 @@ fn a_diverging_satellite_fails_alone() {
     .unwrap();
     let bad = Arc::new(Satellite::new(&bad).unwrap());
     let pass = iss_pass();
-    let mut d = director();
-    let iss = satellite(25544);
-    d.spawn_satellite(SatelliteOrbit { satellite: iss.clone() });
+    let (mut d, iss, s, _) = iss_director(station(1, berlin()), 1);
     d.spawn_satellite(SatelliteOrbit { satellite: bad.clone() });
-    let s = d.spawn_station(station(1, berlin()));
-    let c = d.spawn_campaign(campaign(1, iss.norad_id, 1));
     let cb = d.spawn_campaign(campaign(2, bad.norad_id, 9));
-    d.spawn_assignment(Assignment { id: AssignmentId(1), station: s, campaign: c });
     d.spawn_assignment(Assignment { id: AssignmentId(2), station: s, campaign: cb });
     let outbox = d.tick(pass.tca);
     assert_eq!(outbox.rot.len(), 1, "the ISS is still tracked");
@@ -245,12 +244,7 @@ fn a_horizon_mask_delays_aos_and_removing_the_assignment_ends_the_session() {
     // A 10-degree wall over the whole horizon: AOS later than the 0-degree prediction.
     let mut masked = station(1, berlin());
     masked.mask = Some(HorizonMask::new(vec![(0.0, 10.0), (180.0, 10.0)]).unwrap());
-    let mut d = director();
-    let iss = satellite(25544);
-    d.spawn_satellite(SatelliteOrbit { satellite: iss.clone() });
-    let s = d.spawn_station(masked);
-    let c = d.spawn_campaign(campaign(1, iss.norad_id, 1));
-    let a = d.spawn_assignment(Assignment { id: AssignmentId(1), station: s, campaign: c });
+    let (mut d, iss, _, a) = iss_director(masked, 1);
     let rec = run(&mut d, pass.aos, pass.tca);
     let TrackingEvent::Aos(aos) = rec.events[0] else { panic!("{:?}", rec.events) };
     let el_at_aos = look_angles(&berlin(), &iss.state_ecef(aos.t).unwrap()).el_deg;

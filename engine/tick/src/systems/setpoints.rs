@@ -3,7 +3,9 @@
 
 use bevy_ecs::prelude::*;
 use rayon::prelude::*;
-use talos_core::UnixMs;
+use talos_core::{NoradId, UnixMs};
+
+use crate::components::Station;
 use talos_orbit::frames::EARTH_ROTATION_RAD_S;
 use talos_orbit::{EcefState, downlink_hz, look_angles, uplink_hz};
 
@@ -57,6 +59,18 @@ struct SetpointInputs<'a> {
 }
 
 impl SetpointInputs<'_> {
+    fn rot_setpoint(&self, station: &Station, norad_id: Option<NoradId>, points: Vec<TrajectoryPoint>) -> RotSetpoint {
+        RotSetpoint {
+            station: station.id,
+            org: station.org,
+            seq: self.seq,
+            valid_until: self.valid_until,
+            lease_epoch: self.lease_epoch,
+            norad_id,
+            points,
+        }
+    }
+
     fn station_output(&self, index: usize, previous: Target, target: Target) -> StationOutput {
         let station = &self.layout.stations[index].station;
         let mut out = StationOutput::default();
@@ -73,15 +87,8 @@ impl SetpointInputs<'_> {
             }
             Target::PrePosition { aos_az_deg, el_deg, .. } => {
                 out.prepositioning = true;
-                out.rot = Some(RotSetpoint {
-                    station: station.id,
-                    org: station.org,
-                    seq: self.seq,
-                    valid_until: self.valid_until,
-                    lease_epoch: self.lease_epoch,
-                    norad_id: None,
-                    points: vec![TrajectoryPoint { t: self.now, az_deg: aos_az_deg, el_deg, range_rate_km_s: 0.0 }],
-                });
+                let hold = TrajectoryPoint { t: self.now, az_deg: aos_az_deg, el_deg, range_rate_km_s: 0.0 };
+                out.rot = Some(self.rot_setpoint(station, None, vec![hold]));
             }
             Target::Track { row, .. } => {
                 let Some(row) = self.layout.assignments.get(row as usize) else { return out };
@@ -117,15 +124,7 @@ impl SetpointInputs<'_> {
                         })
                         .collect(),
                 });
-                out.rot = Some(RotSetpoint {
-                    station: station.id,
-                    org: station.org,
-                    seq: self.seq,
-                    valid_until: self.valid_until,
-                    lease_epoch: self.lease_epoch,
-                    norad_id: Some(row.norad_id),
-                    points,
-                });
+                out.rot = Some(self.rot_setpoint(station, Some(row.norad_id), points));
             }
         }
         out
