@@ -479,13 +479,14 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
                     .collect();
                 let _ = writeln!(
                     stdout,
-                    "{} tick {:>6} {:>6.2} ms | tracking {:>3} stations, preposition {:>3} | aos {:>2} los {:>2} | sats ok {:>3} failed {} | missed {} panics {} | {}",
+                    "{} tick {:>6} {:>6.2} ms | tracking {:>3} stations, preposition {:>3} | aos {:>2} (+{} in progress) los {:>2} | sats ok {:>3} failed {} | missed {} panics {} | {}",
                     summary.t,
                     summary.tick,
                     stats.last_tick_duration_ms,
                     summary.stations_tracking,
                     summary.stations_prepositioning,
                     summary.aos_events,
+                    summary.aos_first_sight,
                     summary.los_events,
                     summary.satellites_propagated,
                     summary.satellites_failed,

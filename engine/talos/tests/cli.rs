@@ -391,8 +391,6 @@ fn a_zero_or_negative_window_is_refused_naming_hours() {
 }
 
 #[test]
-#[ignore = "CLI bug: `--hours -1` is rejected by clap as \"unexpected argument '-1' found\" (exit 2) instead of \
-            naming --hours; needs allow_negative_numbers on --hours (passes and bench passes)"]
 fn a_negative_hours_value_given_as_a_separate_argument_is_refused_naming_hours() {
     let stderr = fails_naming(&passes_args(ACTIVE, &["25544"], START, "-1", &[]), &[]);
     let error_line = stderr.lines().find(|l| l.starts_with("error")).unwrap_or_default();

@@ -59,6 +59,8 @@ pub struct AssignmentRow {
 pub struct AssignmentTrack {
     /// Above the effective threshold at the last tick.
     pub above: bool,
+    /// Evaluated at least once: the first evaluation of a row has no "before" to compare with.
+    pub seen: bool,
     /// When the current pass was acquired.
     pub aos_at_ms: Option<i64>,
     /// Index of the first planned pass not yet over (advances with time, reset when the plan changes).
@@ -71,7 +73,7 @@ pub struct AssignmentTrack {
 
 impl Default for AssignmentTrack {
     fn default() -> Self {
-        Self { above: false, aos_at_ms: None, next_pass: 0, next_aos_ms: i64::MAX, next_los_ms: i64::MIN }
+        Self { above: false, seen: false, aos_at_ms: None, next_pass: 0, next_aos_ms: i64::MAX, next_los_ms: i64::MIN }
     }
 }
 

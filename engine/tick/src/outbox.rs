@@ -65,6 +65,9 @@ pub struct AosReached {
     pub norad_id: NoradId,
     pub t: UnixMs,
     pub az_deg: f64,
+    /// The pass was already in progress when the director first saw this assignment
+    /// (director start, new assignment): `t` is first sight, not the rise.
+    pub in_progress: bool,
 }
 
 /// The satellite set below an assignment's effective threshold (or its campaign window closed).
@@ -97,7 +100,10 @@ pub struct TickSummary {
     pub assignments_visible: usize,
     pub stations_tracking: usize,
     pub stations_prepositioning: usize,
+    /// True rises this tick.
     pub aos_events: usize,
+    /// Assignments first seen already above their threshold (director start, new assignment).
+    pub aos_first_sight: usize,
     pub los_events: usize,
 }
 

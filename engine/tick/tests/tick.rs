@@ -113,6 +113,7 @@ fn aos_and_los_follow_a_real_iss_pass_with_session_and_park_commands() {
     assert!(aos[0].t >= pass.aos && aos[0].t.0 - pass.aos.0 < 500, "{:?} vs {}", aos[0], pass.aos);
     assert!(los[0].t >= pass.los && los[0].t.0 - pass.los.0 < 500, "{:?} vs {}", los[0], pass.los);
     assert_eq!(aos[0].assignment, AssignmentId(7));
+    assert!(!aos[0].in_progress, "a real rise, seen from before AOS");
 
     let kinds: Vec<_> = rec.commands.iter().map(|(_, c)| c.kind.clone()).collect();
     assert!(matches!(kinds[0], StationCommandKind::SessionStart { assignment: AssignmentId(7), .. }), "{kinds:?}");
@@ -232,6 +233,12 @@ fn a_diverging_satellite_fails_alone() {
     let cb = d.spawn_campaign(campaign(2, bad.norad_id, 9));
     d.spawn_assignment(Assignment { id: AssignmentId(2), station: s, campaign: cb });
     let outbox = d.tick(pass.tca);
+    // First sight at TCA: the AOS event says the pass was already in progress.
+    assert!(
+        matches!(outbox.events[..], [TrackingEvent::Aos(AosReached { in_progress: true, .. })]),
+        "{:?}",
+        outbox.events
+    );
     assert_eq!(outbox.rot.len(), 1, "the ISS is still tracked");
     assert_eq!(outbox.rot[0].norad_id, Some(iss.norad_id));
     assert_eq!(outbox.summary.satellites_failed, 1);
@@ -247,6 +254,7 @@ fn a_horizon_mask_delays_aos_and_removing_the_assignment_ends_the_session() {
     let (mut d, iss, _, a) = iss_director(masked, 1);
     let rec = run(&mut d, pass.aos, pass.tca);
     let TrackingEvent::Aos(aos) = rec.events[0] else { panic!("{:?}", rec.events) };
+    assert!(!aos.in_progress, "first seen below the mask at the 0-degree AOS: this is a true rise over the mask");
     let el_at_aos = look_angles(&berlin(), &iss.state_ecef(aos.t).unwrap()).el_deg;
     assert!((10.0..10.5).contains(&el_at_aos), "{el_at_aos}");
     // Mid-pass the operator removes the assignment: the session stops and the station parks.

@@ -32,10 +32,17 @@ pub fn collect_events(
     mut los: MessageReader<'_, '_, LosReached>,
 ) {
     let outbox = &mut *outbox;
-    outbox.events.extend(aos.read().map(|e| TrackingEvent::Aos(*e)));
-    outbox.summary.aos_events = outbox.events.len();
+    for event in aos.read() {
+        if event.in_progress {
+            outbox.summary.aos_first_sight += 1;
+        } else {
+            outbox.summary.aos_events += 1;
+        }
+        outbox.events.push(TrackingEvent::Aos(*event));
+    }
+    let before = outbox.events.len();
     outbox.events.extend(los.read().map(|e| TrackingEvent::Los(*e)));
-    outbox.summary.los_events = outbox.events.len() - outbox.summary.aos_events;
+    outbox.summary.los_events = outbox.events.len() - before;
 }
 
 pub fn summarize_tick(layout: Res<Layout>, mut outbox: ResMut<Outbox>) {

@@ -25,6 +25,8 @@ pub fn update_visibility(
         let above = in_window
             && look.el_deg >= row.min_el_deg
             && station.mask.as_ref().is_none_or(|mask| look.el_deg >= mask.el_at_deg(look.az_deg));
+        let first_sight = !track.seen;
+        track.seen = true;
         if above == track.above {
             continue;
         }
@@ -37,6 +39,7 @@ pub fn update_visibility(
                 norad_id: row.norad_id,
                 t: now,
                 az_deg: look.az_deg,
+                in_progress: first_sight,
             });
         } else {
             track.aos_at_ms = None;
