@@ -9,11 +9,12 @@ use crate::layout::{AssignmentRow, Layout};
 use crate::resources::ComputePool;
 use crate::systems::propagate::SatelliteStates;
 
-/// Look angles per assignment row. Elevation and range are always computed (NaN when
-/// the satellite has no state this tick); azimuth and range-rate only for rows at or
-/// above their lowest possible threshold (NaN below it), since nothing downstream
-/// uses them there and two of the three transcendental calls are saved for the
-/// large majority of rows that are below the horizon.
+/// Look angles per assignment row, for the rows that can be up: a row whose satellite is
+/// below its lowest possible threshold (its minimum elevation or its station mask's lowest
+/// point) keeps only its range, with azimuth, elevation and range-rate NaN ("below, not
+/// computed"), since nothing downstream uses them and the three transcendental calls they
+/// cost are most of the stage for the large majority of rows, which are below the horizon.
+/// NaN compares false, so such a row is never up. All NaN when the satellite has no state.
 #[derive(Resource, Debug, Default)]
 pub struct LookTable {
     pub looks: Vec<LookAngles>,
@@ -39,12 +40,7 @@ pub fn compute_look_angles(
                 let up = dot(d, observer.up);
                 let range_km = dot(d, d).sqrt();
                 if up < row.sin_lowest_threshold * range_km {
-                    LookAngles {
-                        az_deg: f64::NAN,
-                        el_deg: (up / range_km).asin().to_degrees(),
-                        range_km,
-                        range_rate_km_s: f64::NAN,
-                    }
+                    LookAngles { az_deg: f64::NAN, el_deg: f64::NAN, range_km, range_rate_km_s: f64::NAN }
                 } else {
                     look_angles(observer, state)
                 }

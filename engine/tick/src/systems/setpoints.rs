@@ -155,15 +155,17 @@ pub fn build_setpoints(
         layout: &layout,
         states: &states,
     };
+    // Only stations that are or were busy produce anything.
     let build = |index: usize| {
         let previous = targets.previous.get(index).copied().unwrap_or_default();
-        inputs.station_output(index, previous, targets.current[index])
+        let current = targets.current[index];
+        (previous.is_busy() || current.is_busy()).then(|| inputs.station_output(index, previous, current))
     };
     let busy = targets.current.iter().filter(|t| t.is_busy()).count();
     let outputs: Vec<StationOutput> = if pool.parallel_for(busy * BUSY_STATION_COST) {
-        pool.pool.install(|| (0..layout.stations.len()).into_par_iter().with_min_len(256).map(build).collect())
+        pool.pool.install(|| (0..layout.stations.len()).into_par_iter().with_min_len(256).filter_map(build).collect())
     } else {
-        (0..layout.stations.len()).map(build).collect()
+        (0..layout.stations.len()).filter_map(build).collect()
     };
     let outbox = &mut *outbox;
     for out in outputs {
