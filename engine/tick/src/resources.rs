@@ -18,8 +18,6 @@ pub struct TickClock {
 /// Tunables of the tick, validated by the caller.
 #[derive(Resource, Debug, Clone)]
 pub struct TickConfig {
-    /// Cadence the setpoints are built for, ms.
-    pub period_ms: i64,
     /// How long a setpoint may be applied, ms. A little over two periods, so one lost
     /// message does not stop the antenna, but well under the agent's 3 s dead-man.
     pub setpoint_validity_ms: i64,
@@ -32,13 +30,7 @@ pub struct TickConfig {
 
 impl Default for TickConfig {
     fn default() -> Self {
-        Self {
-            period_ms: 500,
-            setpoint_validity_ms: 1_500,
-            trajectory_points: 4,
-            trajectory_step_ms: 1_000,
-            preposition_lead_s: 120,
-        }
+        Self { setpoint_validity_ms: 1_500, trajectory_points: 4, trajectory_step_ms: 1_000, preposition_lead_s: 120 }
     }
 }
 
