@@ -222,7 +222,8 @@ pub struct TransmitterRecord {
     pub invert: bool,
     pub alive: bool,
     pub status: String,
-    /// SatNOGS `updated`, RFC 3339.
+    /// SatNOGS `updated`, RFC 3339. Stored to the millisecond; an import updates a stored
+    /// transmitter only when this time differs.
     pub updated: String,
 }
 
