@@ -1,0 +1,486 @@
+//! The store suite: every test runs against SQLite (a temp file) and PostgreSQL (a fresh
+//! database on `TALOS_TEST_POSTGRES_URL`, default `postgres://postgres@127.0.0.1:5432/postgres`).
+//! PostgreSQL being unreachable fails the PostgreSQL half; it never skips.
+
+#[macro_use]
+mod harness;
+
+use std::time::Instant;
+use talos_core::{AssignmentId, CampaignId, NoradId, OrgId, StationId, UnixMs};
+use talos_store::{Actor, NewApiKey, NewCampaign, NewStation, Role, Store, StoreError, UserId};
+
+const HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA";
+
+fn station(name: &str) -> NewStation {
+    NewStation {
+        name: name.to_owned(),
+        lat_deg: 52.2,
+        lon_deg: 0.1,
+        alt_m: 20.0,
+        min_el_deg: 5.0,
+        horizon_mask: Some(serde_json::json!([[0.0, 3.0], [180.0, 8.0]])),
+        az_min_deg: 0.0,
+        az_max_deg: 450.0,
+        el_min_deg: 0.0,
+        el_max_deg: 180.0,
+        az_slew_deg_s: 6.0,
+        el_slew_deg_s: 6.0,
+        park_az_deg: 0.0,
+        park_el_deg: 90.0,
+        rig: Some(serde_json::json!({ "driver": "icom-ic9700" })),
+        agent_credential_hash: None,
+    }
+}
+
+fn campaign(name: &str, norad: u64) -> NewCampaign {
+    NewCampaign {
+        name: name.to_owned(),
+        norad_id: NoradId::new(norad).unwrap(),
+        priority: 10,
+        window_start: Some(UnixMs(1_780_000_000_000)),
+        window_end: None,
+        min_el_deg: 10.0,
+        policy: "highest-priority".to_owned(),
+        transmitter_uuids: vec!["JH4TSATzvpNJ46SkgH59Vd".to_owned()],
+    }
+}
+
+async fn org(store: &Store, name: &str) -> OrgId {
+    store.create_organization(&Actor::System, name, None).await.unwrap().id
+}
+
+async fn crud_round_trips_stations_campaigns_and_assignments(store: Store) {
+    let a = org(&store, "acme").await;
+    let s = store.create_station(&Actor::System, a, &station("gs-1")).await.unwrap();
+    assert_eq!(store.get_station(a, s.id).await.unwrap().settings, station("gs-1"));
+    let mut moved = station("gs-1b");
+    moved.lat_deg = -33.9;
+    moved.rig = None;
+    store.update_station(&Actor::System, a, s.id, &moved).await.unwrap();
+    assert_eq!(store.get_station(a, s.id).await.unwrap().settings, moved);
+
+    let c = store.create_campaign(&Actor::System, a, &campaign("iss", 25544)).await.unwrap();
+    assert_eq!(store.get_campaign(a, c.id).await.unwrap().settings, campaign("iss", 25544));
+    let mut later = campaign("iss-voice", 25544);
+    later.window_end = Some(UnixMs(1_790_000_000_000));
+    store.update_campaign(&Actor::System, a, c.id, &later).await.unwrap();
+    assert_eq!(store.get_campaign(a, c.id).await.unwrap().settings, later);
+
+    let asg = store.create_assignment(&Actor::System, a, s.id, c.id).await.unwrap();
+    assert_eq!(store.get_assignment(a, asg.id).await.unwrap(), asg);
+    assert!(matches!(store.create_assignment(&Actor::System, a, s.id, c.id).await, Err(StoreError::Conflict { .. })));
+
+    // Deleting the station cascades to its assignment.
+    store.delete_station(&Actor::System, a, s.id).await.unwrap();
+    assert!(matches!(store.get_assignment(a, asg.id).await, Err(StoreError::NotFound { .. })));
+    store.delete_campaign(&Actor::System, a, c.id).await.unwrap();
+    store.rename_organization(&Actor::System, a, "acme-2").await.unwrap();
+    assert_eq!(store.get_organization(a).await.unwrap().name, "acme-2");
+    store.delete_organization(&Actor::System, a).await.unwrap();
+    assert!(matches!(store.get_organization(a).await, Err(StoreError::NotFound { .. })));
+}
+
+async fn another_orgs_ids_read_as_not_found_for_every_id_taking_method(store: Store) {
+    let mine = org(&store, "mine").await;
+    let theirs = org(&store, "theirs").await;
+    let s = store.create_station(&Actor::System, theirs, &station("their-gs")).await.unwrap();
+    let c = store.create_campaign(&Actor::System, theirs, &campaign("their-c", 25544)).await.unwrap();
+    let a = store.create_assignment(&Actor::System, theirs, s.id, c.id).await.unwrap();
+    let my_s = store.create_station(&Actor::System, mine, &station("my-gs")).await.unwrap();
+    let my_c = store.create_campaign(&Actor::System, mine, &campaign("my-c", 25544)).await.unwrap();
+    let key = store
+        .create_api_key(
+            &Actor::System,
+            theirs,
+            &NewApiKey {
+                prefix: "tk_theirs".into(),
+                key_hash: "h".into(),
+                scopes: vec![],
+                expires_at: None,
+                created_by: None,
+            },
+        )
+        .await
+        .unwrap();
+    let user = store.create_user(&Actor::System, "them@example.org", HASH).await.unwrap();
+    store.add_member(&Actor::System, theirs, user.id, Role::Viewer).await.unwrap();
+    let sys = &Actor::System;
+
+    fn nf<T: std::fmt::Debug>(r: Result<T, StoreError>) {
+        assert!(matches!(r, Err(StoreError::NotFound { .. })), "expected NotFound, got {r:?}");
+    }
+    nf(store.get_station(mine, s.id).await);
+    nf(store.update_station(sys, mine, s.id, &station("x")).await);
+    nf(store.delete_station(sys, mine, s.id).await);
+    nf(store.get_campaign(mine, c.id).await);
+    nf(store.update_campaign(sys, mine, c.id, &campaign("x", 1)).await);
+    nf(store.delete_campaign(sys, mine, c.id).await);
+    nf(store.get_assignment(mine, a.id).await);
+    nf(store.delete_assignment(sys, mine, a.id).await);
+    nf(store.create_assignment(sys, mine, s.id, my_c.id).await);
+    nf(store.create_assignment(sys, mine, my_s.id, c.id).await);
+    nf(store.touch_api_key(mine, key.id, UnixMs(1)).await);
+    nf(store.set_role(sys, mine, user.id, Role::Owner).await);
+    assert!(store.list_stations(mine, None, 100).await.unwrap().items.iter().all(|x| x.org == mine));
+    assert!(store.list_campaigns(mine, None, 100).await.unwrap().items.iter().all(|x| x.org == mine));
+    assert!(store.list_assignments(mine, None, 100).await.unwrap().items.is_empty());
+    assert!(store.list_members(mine).await.unwrap().is_empty());
+    assert!(store.list_audit(mine, None, 100).await.unwrap().items.iter().all(|e| e.org == Some(mine)));
+
+    // Their rows are untouched.
+    assert_eq!(store.get_station(theirs, s.id).await.unwrap().settings.name, "their-gs");
+    assert_eq!(store.get_campaign(theirs, c.id).await.unwrap().settings.name, "their-c");
+    assert_eq!(store.list_members(theirs).await.unwrap()[0].role, Role::Viewer);
+}
+
+async fn a_duplicate_station_name_is_a_conflict_and_writes_nothing(store: Store) {
+    let a = org(&store, "acme").await;
+    let b = org(&store, "other").await;
+    store.create_station(&Actor::System, a, &station("gs")).await.unwrap();
+    let (stations, audits) =
+        (store.count_rows("stations").await.unwrap(), store.count_rows("audit_log").await.unwrap());
+    let err = store.create_station(&Actor::System, a, &station("gs")).await.unwrap_err();
+    match err {
+        StoreError::Conflict { what } => assert!(what.contains("name"), "{what}"),
+        other => panic!("expected Conflict, got {other:?}"),
+    }
+    assert_eq!(store.count_rows("stations").await.unwrap(), stations);
+    assert_eq!(store.count_rows("audit_log").await.unwrap(), audits);
+    // The same name in another organization is fine.
+    store.create_station(&Actor::System, b, &station("gs")).await.unwrap();
+}
+
+async fn out_of_range_values_are_invalid_and_name_the_field(store: Store) {
+    let a = org(&store, "acme").await;
+    let audits = store.count_rows("audit_log").await.unwrap();
+    let mut bad = station("gs");
+    bad.lat_deg = 91.0;
+    match store.create_station(&Actor::System, a, &bad).await {
+        Err(StoreError::Invalid { field, .. }) => assert_eq!(field, "lat_deg"),
+        other => panic!("expected Invalid lat_deg, got {other:?}"),
+    }
+    let mut bad = campaign("c", 25544);
+    bad.min_el_deg = 95.0;
+    match store.create_campaign(&Actor::System, a, &bad).await {
+        Err(StoreError::Invalid { field, .. }) => assert_eq!(field, "min_el_deg"),
+        other => panic!("expected Invalid min_el_deg, got {other:?}"),
+    }
+    match store.create_user(&Actor::System, "a@example.org", "plaintext").await {
+        Err(StoreError::Invalid { field, .. }) => assert_eq!(field, "password_hash"),
+        other => panic!("expected Invalid password_hash, got {other:?}"),
+    }
+    assert_eq!(store.count_rows("stations").await.unwrap(), 0);
+    assert_eq!(store.count_rows("campaigns").await.unwrap(), 0);
+    assert_eq!(store.count_rows("users").await.unwrap(), 0);
+    assert_eq!(store.count_rows("audit_log").await.unwrap(), audits);
+    assert!(matches!(store.list_stations(a, None, 0).await, Err(StoreError::Invalid { .. })));
+}
+
+async fn a_bulk_import_that_fails_midway_rolls_back_every_row(store: Store) {
+    let mut records = harness::transmitters();
+    records[150].downlink_low_hz = Some(-1);
+    match store.upsert_transmitters(&Actor::System, &records).await {
+        Err(StoreError::Invalid { field, .. }) => assert_eq!(field, "downlink_low_hz"),
+        other => panic!("expected Invalid downlink_low_hz, got {other:?}"),
+    }
+    assert_eq!(store.count_rows("transmitters").await.unwrap(), 0);
+    assert_eq!(store.count_rows("audit_log").await.unwrap(), 0);
+}
+
+async fn cursor_pagination_covers_every_row_exactly_once(store: Store) {
+    let a = org(&store, "acme").await;
+    let b = org(&store, "other").await;
+    let mut made = Vec::new();
+    for i in 0..23 {
+        made.push(store.create_station(&Actor::System, a, &station(&format!("gs-{i}"))).await.unwrap().id);
+        store.create_station(&Actor::System, b, &station(&format!("gs-{i}"))).await.unwrap();
+    }
+    let c = store.create_campaign(&Actor::System, a, &campaign("c", 25544)).await.unwrap();
+    for s in &made {
+        store.create_assignment(&Actor::System, a, *s, c.id).await.unwrap();
+    }
+    let (mut seen, mut after, mut pages) = (Vec::<StationId>::new(), None, 0);
+    loop {
+        let page = store.list_stations(a, after, 5).await.unwrap();
+        seen.extend(page.items.iter().map(|s| s.id));
+        pages += 1;
+        match page.next {
+            Some(n) => after = Some(n),
+            None => break,
+        }
+    }
+    assert_eq!(seen, made);
+    assert_eq!(pages, 5);
+    let (mut seen_a, mut after) = (Vec::<AssignmentId>::new(), None);
+    loop {
+        let page = store.list_assignments(a, after, 7).await.unwrap();
+        seen_a.extend(page.items.iter().map(|x| x.id));
+        if page.next.is_none() {
+            break;
+        }
+        after = page.next;
+    }
+    assert_eq!(seen_a.len(), 23);
+    seen_a.dedup();
+    assert_eq!(seen_a.len(), 23);
+    // Audit, newest first, 23 stations + 1 campaign + 23 assignments + org creation.
+    let (mut audit, mut before) = (Vec::new(), None);
+    loop {
+        let page = store.list_audit(a, before, 10).await.unwrap();
+        audit.extend(page.items.iter().map(|e| e.id));
+        if page.next.is_none() {
+            break;
+        }
+        before = page.next;
+    }
+    assert_eq!(audit.len(), 48);
+    assert!(audit.windows(2).all(|w| w[0] > w[1]));
+    let campaigns = store.list_campaigns(a, Some(CampaignId(0)), 1).await.unwrap();
+    assert_eq!(campaigns.items.len(), 1);
+}
+
+async fn every_mutation_writes_an_audit_row_with_actor_and_org(store: Store) {
+    let user = store.create_user(&Actor::System, "op@example.org", HASH).await.unwrap();
+    let by = Actor::User(user.id);
+    let a = store.create_organization(&by, "acme", Some(user.id)).await.unwrap().id;
+    let key = NewApiKey {
+        prefix: "tk_abc".into(),
+        key_hash: "hash".into(),
+        scopes: vec!["stations:write".into()],
+        expires_at: None,
+        created_by: Some(user.id),
+    };
+    store.create_api_key(&by, a, &key).await.unwrap();
+    let k = Actor::ApiKey("tk_abc".into());
+    let s = store.create_station(&k, a, &station("gs")).await.unwrap();
+    store.update_station(&k, a, s.id, &station("gs2")).await.unwrap();
+    let c = store.create_campaign(&k, a, &campaign("c", 25544)).await.unwrap();
+    store.update_campaign(&k, a, c.id, &campaign("c2", 25544)).await.unwrap();
+    let asg = store.create_assignment(&k, a, s.id, c.id).await.unwrap();
+    store.delete_assignment(&k, a, asg.id).await.unwrap();
+    store.delete_campaign(&k, a, c.id).await.unwrap();
+    store.delete_station(&k, a, s.id).await.unwrap();
+    let other = store.create_user(&Actor::System, "v@example.org", HASH).await.unwrap();
+    store.add_member(&by, a, other.id, Role::Viewer).await.unwrap();
+    store.set_role(&by, a, other.id, Role::Operator).await.unwrap();
+    store.rename_organization(&by, a, "acme2").await.unwrap();
+    store.append_audit(&k, Some(a), "command.denied", "station:1", serde_json::json!({"why": "viewer"})).await.unwrap();
+
+    let mut log = store.list_audit(a, None, 100).await.unwrap().items;
+    log.reverse();
+    let got: Vec<(String, Actor)> = log.iter().map(|e| (e.action.clone(), e.actor.clone())).collect();
+    let want = [
+        ("organization.create", by.clone()),
+        ("api_key.create", by.clone()),
+        ("station.create", k.clone()),
+        ("station.update", k.clone()),
+        ("campaign.create", k.clone()),
+        ("campaign.update", k.clone()),
+        ("assignment.create", k.clone()),
+        ("assignment.delete", k.clone()),
+        ("campaign.delete", k.clone()),
+        ("station.delete", k.clone()),
+        ("member.add", by.clone()),
+        ("member.set_role", by.clone()),
+        ("organization.rename", by.clone()),
+        ("command.denied", k.clone()),
+    ];
+    assert_eq!(got, want.iter().map(|(a, b)| (a.to_string(), b.clone())).collect::<Vec<_>>());
+    assert!(log.iter().all(|e| e.org == Some(a) && e.at.0 > 1_600_000_000_000));
+    assert_eq!(log[2].target, format!("station:{}", s.id));
+    assert_eq!(log[2].details["name"], "gs");
+}
+
+async fn members_roles_and_api_keys_round_trip(store: Store) {
+    let owner = store.create_user(&Actor::System, "owner@example.org", HASH).await.unwrap();
+    let a = store.create_organization(&Actor::System, "acme", Some(owner.id)).await.unwrap().id;
+    let op = store.create_user(&Actor::System, "op@example.org", HASH).await.unwrap();
+    assert!(matches!(
+        store.create_user(&Actor::System, "op@example.org", HASH).await,
+        Err(StoreError::Conflict { .. })
+    ));
+    assert_eq!(store.find_user_by_email("op@example.org").await.unwrap(), op);
+    store.add_member(&Actor::System, a, op.id, Role::Viewer).await.unwrap();
+    assert!(matches!(store.add_member(&Actor::System, a, op.id, Role::Admin).await, Err(StoreError::Conflict { .. })));
+    assert!(matches!(
+        store.add_member(&Actor::System, a, UserId(9_999), Role::Admin).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    store.set_role(&Actor::System, a, op.id, Role::Operator).await.unwrap();
+    let members = store.list_members(a).await.unwrap();
+    assert_eq!(
+        members.iter().map(|m| (m.user, m.role)).collect::<Vec<_>>(),
+        [(owner.id, Role::Owner), (op.id, Role::Operator)]
+    );
+    let orgs = store.list_user_organizations(op.id).await.unwrap();
+    assert_eq!(orgs.len(), 1);
+    assert_eq!(orgs[0].1, Role::Operator);
+
+    let key = NewApiKey {
+        prefix: "tk_1234".into(),
+        key_hash: "hash".into(),
+        scopes: vec!["read".into()],
+        expires_at: Some(UnixMs(2_000_000_000_000)),
+        created_by: Some(owner.id),
+    };
+    let made = store.create_api_key(&Actor::System, a, &key).await.unwrap();
+    assert!(matches!(store.create_api_key(&Actor::System, a, &key).await, Err(StoreError::Conflict { .. })));
+    store.touch_api_key(a, made.id, UnixMs(1_780_000_000_000)).await.unwrap();
+    let found = store.find_api_key_by_prefix("tk_1234").await.unwrap();
+    assert_eq!(found.org, a);
+    assert_eq!(found.scopes, ["read"]);
+    assert_eq!(found.last_used_at, Some(UnixMs(1_780_000_000_000)));
+    assert!(matches!(store.find_api_key_by_prefix("tk_none").await, Err(StoreError::NotFound { .. })));
+}
+
+async fn the_full_catalog_imports_every_object_and_a_second_import_changes_nothing(store: Store) {
+    let sets = harness::catalog();
+    assert_eq!(sets.len(), 15_347);
+    let started = Instant::now();
+    let first =
+        store.upsert_element_sets(&Actor::System, "celestrak", 10, UnixMs(1_778_000_000_000), &sets).await.unwrap();
+    let took = started.elapsed();
+    eprintln!("{:?}: full catalog import (15,347 sets) took {:.3} s", store.backend(), took.as_secs_f64());
+    assert_eq!(first.inserted + first.unchanged, 15_347);
+    assert_eq!(store.count_rows("element_sets").await.unwrap() as usize, first.inserted);
+    let second =
+        store.upsert_element_sets(&Actor::System, "celestrak", 10, UnixMs(1_778_000_000_001), &sets).await.unwrap();
+    assert_eq!(second.inserted, 0);
+    assert_eq!(second.unchanged, 15_347);
+    let current = store.current_element_sets().await.unwrap();
+    let mut objects: Vec<NoradId> = sets.iter().map(|s| s.norad_id).collect();
+    objects.sort();
+    objects.dedup();
+    assert_eq!(current.len(), objects.len());
+    let iss = current.iter().find(|s| s.elements.norad_id.get() == 25544).unwrap();
+    let original = sets.iter().find(|s| s.norad_id.get() == 25544).unwrap();
+    assert_eq!(iss.elements.mean_motion_rev_per_day, original.mean_motion_rev_per_day);
+    assert_eq!(iss.elements.name, original.name);
+    let drift_us = (iss.elements.epoch - original.epoch).num_microseconds().unwrap().abs();
+    assert!(drift_us <= 1, "epoch stored to the microsecond, drifted {drift_us} us");
+    assert!(took.as_secs_f64() < 2.0, "import took {took:?}");
+}
+
+async fn current_element_sets_take_the_newest_epoch_of_the_highest_priority_source(store: Store) {
+    let sets = harness::catalog();
+    let iss = sets.iter().find(|s| s.norad_id.get() == 25544).unwrap().clone();
+    let hubble = sets.iter().find(|s| s.norad_id.get() == 20580).unwrap().clone();
+    let shifted = |s: &talos_orbit::elements::ElementSet, hours: i64, mm: f64| {
+        let mut s = s.clone();
+        s.epoch += chrono::Duration::hours(hours);
+        s.mean_motion_rev_per_day = mm;
+        s
+    };
+    // Low-priority source: ISS newest overall; Hubble only here.
+    let low = [shifted(&iss, 48, 1.0), shifted(&iss, 0, 2.0), hubble.clone()];
+    store.upsert_element_sets(&Actor::System, "satnogs", 1, UnixMs(1), &low).await.unwrap();
+    // High-priority source: two ISS epochs, the second newer; an older one arriving later too.
+    store.upsert_element_sets(&Actor::System, "space-track", 5, UnixMs(2), &[shifted(&iss, 12, 3.0)]).await.unwrap();
+    store.upsert_element_sets(&Actor::System, "space-track", 5, UnixMs(3), &[shifted(&iss, 24, 4.0)]).await.unwrap();
+    store.upsert_element_sets(&Actor::System, "space-track", 5, UnixMs(4), &[shifted(&iss, 6, 5.0)]).await.unwrap();
+    let current = store.current_element_sets().await.unwrap();
+    assert_eq!(current.len(), 2);
+    assert_eq!(current[0].elements.norad_id.get(), 20580);
+    assert_eq!(current[0].source, "satnogs");
+    assert_eq!(current[1].source, "space-track");
+    assert_eq!(current[1].source_priority, 5);
+    assert_eq!(current[1].elements.mean_motion_rev_per_day, 4.0);
+    assert_eq!(current[1].fetched_at, UnixMs(3));
+    assert_eq!(store.count_rows("element_sets").await.unwrap(), 6);
+}
+
+async fn satnogs_transmitters_import_and_a_second_import_is_unchanged(store: Store) {
+    let records = harness::transmitters();
+    assert_eq!(records.len(), 224);
+    let first = store.upsert_transmitters(&Actor::System, &records).await.unwrap();
+    assert_eq!((first.inserted, first.unchanged), (224, 0));
+    let again = store.upsert_transmitters(&Actor::System, &records).await.unwrap();
+    assert_eq!((again.inserted, again.unchanged), (0, 224));
+    let mut changed = records[0].clone();
+    changed.alive = !changed.alive;
+    changed.updated = "2026-01-01T00:00:00Z".into();
+    let third = store.upsert_transmitters(&Actor::System, &[changed.clone()]).await.unwrap();
+    assert_eq!((third.inserted, third.unchanged), (1, 0));
+    let ao7 = store.list_transmitters(Some(changed.norad_id)).await.unwrap();
+    let stored = ao7.iter().find(|t| t.uuid == changed.uuid).unwrap();
+    assert_eq!(stored.alive, changed.alive);
+    assert_eq!(stored.downlink_low_hz, Some(2_304_100_000));
+    assert_eq!(store.list_transmitters(None).await.unwrap().len(), 224);
+}
+
+async fn the_director_snapshot_holds_every_fleet_and_the_current_catalog(store: Store) {
+    store.upsert_element_sets(&Actor::System, "celestrak", 10, UnixMs(1), &harness::catalog()).await.unwrap();
+    store.upsert_transmitters(&Actor::System, &harness::transmitters()).await.unwrap();
+    for name in ["a", "b"] {
+        let o = org(&store, name).await;
+        let c = store.create_campaign(&Actor::System, o, &campaign("iss", 25544)).await.unwrap();
+        for i in 0..3 {
+            let s = store.create_station(&Actor::System, o, &station(&format!("gs-{i}"))).await.unwrap();
+            store.create_assignment(&Actor::System, o, s.id, c.id).await.unwrap();
+        }
+    }
+    let started = Instant::now();
+    let snap = store.load_director_snapshot().await.unwrap();
+    eprintln!("{:?}: director snapshot took {:.3} s", store.backend(), started.elapsed().as_secs_f64());
+    assert_eq!(snap.stations.len(), 6);
+    assert_eq!(snap.campaigns.len(), 2);
+    assert_eq!(snap.assignments.len(), 6);
+    assert_eq!(snap.transmitters.len(), 224);
+    assert!(snap.element_sets.len() > 15_000);
+    for a in &snap.assignments {
+        let s = snap.stations.iter().find(|s| s.id == a.station).unwrap();
+        let c = snap.campaigns.iter().find(|c| c.id == a.campaign).unwrap();
+        assert_eq!((s.org, c.org), (a.org, a.org));
+    }
+}
+
+async fn concurrent_writers_wait_for_each_other_instead_of_failing(store: Store) {
+    let a = org(&store, "acme").await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..16 {
+        let store = store.clone();
+        tasks.spawn(async move {
+            let mut bad = station(&format!("gs-{i}"));
+            bad.lat_deg = 100.0;
+            assert!(matches!(store.create_station(&Actor::System, a, &bad).await, Err(StoreError::Invalid { .. })));
+            store.create_station(&Actor::System, a, &station(&format!("gs-{i}"))).await.unwrap();
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.unwrap();
+    }
+    assert_eq!(store.list_stations(a, None, 100).await.unwrap().items.len(), 16);
+}
+
+both_backends!(
+    concurrent_writers_wait_for_each_other_instead_of_failing,
+    crud_round_trips_stations_campaigns_and_assignments,
+    another_orgs_ids_read_as_not_found_for_every_id_taking_method,
+    a_duplicate_station_name_is_a_conflict_and_writes_nothing,
+    out_of_range_values_are_invalid_and_name_the_field,
+    a_bulk_import_that_fails_midway_rolls_back_every_row,
+    cursor_pagination_covers_every_row_exactly_once,
+    every_mutation_writes_an_audit_row_with_actor_and_org,
+    members_roles_and_api_keys_round_trip,
+    the_full_catalog_imports_every_object_and_a_second_import_changes_nothing,
+    current_element_sets_take_the_newest_epoch_of_the_highest_priority_source,
+    satnogs_transmitters_import_and_a_second_import_is_unchanged,
+    the_director_snapshot_holds_every_fleet_and_the_current_catalog,
+);
+
+#[tokio::test]
+async fn sqlite_runs_in_wal_mode() {
+    let path = std::env::temp_dir().join(format!("talos_store_wal_{}.db", std::process::id()));
+    let store = Store::connect(&format!("sqlite://{}?mode=rwc", path.display())).await.unwrap();
+    org(&store, "acme").await;
+    assert!(std::path::Path::new(&format!("{}-wal", path.display())).exists());
+    store.close().await;
+    for ext in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{ext}", path.display()));
+    }
+}
+
+#[tokio::test]
+async fn connect_rejects_an_unknown_url_scheme() {
+    assert!(matches!(Store::connect("mysql://localhost/x").await, Err(StoreError::Invalid { .. })));
+}
