@@ -141,6 +141,16 @@ impl Store {
         Ok(Page { items, next })
     }
 
+    /// The migrations applied to this database, oldest first, as (version, description).
+    pub async fn applied_migrations(&self) -> Result<Vec<(i64, String)>, StoreError> {
+        let rows = sqlx::query("SELECT version, description FROM _sqlx_migrations WHERE success ORDER BY version")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get::<i64, _>("version")?, row.try_get::<String, _>("description")?)))
+            .collect()
+    }
+
     /// Counts the rows of one table (tests and diagnostics; `table` is checked against the schema).
     pub async fn count_rows(&self, table: &str) -> Result<i64, StoreError> {
         const TABLES: &[&str] = &[

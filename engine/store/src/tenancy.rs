@@ -51,6 +51,20 @@ impl Store {
         })
     }
 
+    /// Looks an organization up by its (unique) name.
+    pub async fn find_organization_by_name(&self, name: &str) -> Result<Organization, StoreError> {
+        let row = sqlx::query("SELECT id, name, created_at_ms FROM organizations WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::not_found("organization", name))?;
+        Ok(Organization {
+            id: OrgId(row_id(&row, "id")?),
+            name: row.try_get("name")?,
+            created_at: UnixMs(row.try_get("created_at_ms")?),
+        })
+    }
+
     /// The organizations a user belongs to, with the user's role in each, by id.
     pub async fn list_user_organizations(&self, user: UserId) -> Result<Vec<(Organization, Role)>, StoreError> {
         let rows = sqlx::query(
