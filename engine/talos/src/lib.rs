@@ -2,10 +2,11 @@
 //! the shipped data and the command line.
 //!
 //! Owns: the supervised drift-free director loop, the demo network built from the
-//! shipped real data, and the benchmarks. Everything that reads the wall clock lives
+//! shipped real data, the benchmarks, and the store-facing verbs (imports, users). Everything that reads the wall clock lives
 //! here, never in talos-orbit or talos-tick.
 
 pub mod bench;
 pub mod data;
 pub mod director_loop;
 pub mod network;
+pub mod store_cli;

@@ -14,6 +14,7 @@ use talos_orbit::{Observer, PassQuery, SampledTrajectory, Satellite, find_passes
 use talos::bench::{self, DEFAULT_MIN_PARALLEL_ITEMS};
 use talos::data;
 use talos::network::NetworkSize;
+use talos::store_cli;
 
 #[derive(Parser, Debug)]
 #[command(name = "talos", version, about = "TALOS satellite ground-station network director")]
@@ -33,6 +34,113 @@ enum Command {
     Bench(BenchCommand),
     /// Run the director (with --demo: on demo stations and real satellites).
     Serve(ServeArgs),
+    /// Create or upgrade the database (apply pending migrations) and list the applied migrations.
+    Migrate(StoreArgs),
+    /// The element-set catalog in the store.
+    #[command(subcommand)]
+    Catalog(CatalogCommand),
+    /// The SatNOGS transmitter catalog in the store.
+    #[command(subcommand)]
+    Transmitters(TransmittersCommand),
+    /// Users and their organization memberships.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+/// Where the store lives; shared by the verbs that use it.
+#[derive(clap::Args, Debug)]
+struct StoreArgs {
+    /// Data directory, created with mode 0700 when the default database lives in it
+    /// [default: $XDG_DATA_HOME/talos, else $HOME/.local/share/talos].
+    #[arg(long = "data-dir", env = "TALOS_DATA_DIR", value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Database URL: postgres://USER@HOST/DB or sqlite://PATH?mode=rwc
+    /// [default: sqlite://<data-dir>/talos.db?mode=rwc].
+    #[arg(long, env = "TALOS_DATABASE_URL", value_name = "URL", hide_env_values = true)]
+    database: Option<String>,
+}
+
+impl StoreArgs {
+    fn location(self) -> anyhow::Result<store_cli::DataLocation> {
+        store_cli::DataLocation::resolve(self.data_dir, self.database)
+    }
+}
+
+#[derive(Subcommand, Debug)]
+enum CatalogCommand {
+    /// Import element-set files (each in its own transaction; exit 1 if any file failed).
+    Import(CatalogImportArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct CatalogImportArgs {
+    /// Element-set files: TLE/3LE, OMM JSON, OMM XML or OMM CSV (detected from content).
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
+    /// Source name stored with the sets [default: each file's name without extension].
+    #[arg(long)]
+    source: Option<String>,
+    /// Source priority: when several sources have an object, the highest wins.
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
+    priority: i32,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+#[derive(Subcommand, Debug)]
+enum TransmittersCommand {
+    /// Import a SatNOGS DB transmitter export (JSON).
+    Import(TransmittersImportArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct TransmittersImportArgs {
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+#[derive(Subcommand, Debug)]
+enum UserCommand {
+    /// Create a user and add it to an organization (created when the role is owner).
+    Add(UserAddArgs),
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+enum RoleArg {
+    Owner,
+    Admin,
+    Operator,
+    Viewer,
+}
+
+impl From<RoleArg> for talos_store::Role {
+    fn from(role: RoleArg) -> Self {
+        match role {
+            RoleArg::Owner => Self::Owner,
+            RoleArg::Admin => Self::Admin,
+            RoleArg::Operator => Self::Operator,
+            RoleArg::Viewer => Self::Viewer,
+        }
+    }
+}
+
+#[derive(clap::Args, Debug)]
+struct UserAddArgs {
+    /// Organization name.
+    #[arg(long)]
+    org: String,
+    #[arg(long)]
+    email: String,
+    #[arg(long, value_enum)]
+    role: RoleArg,
+    /// Read the password (one line, at least 12 characters) from stdin instead of
+    /// generating one (a generated password is printed once).
+    #[arg(long = "password-stdin")]
+    password_stdin: bool,
+    #[command(flatten)]
+    store: StoreArgs,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -218,7 +326,38 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             print_report(&report, args.network.format)
         }
         Command::Serve(args) => serve(args),
+        Command::Migrate(store) => {
+            let location = store.location()?;
+            block_on(store_cli::migrate(&location))
+        }
+        Command::Catalog(CatalogCommand::Import(args)) => {
+            let location = args.store.location()?;
+            let options = store_cli::CatalogImportOptions { source: args.source, priority: args.priority };
+            block_on(store_cli::import_catalog(&location, &args.files, &options))
+        }
+        Command::Transmitters(TransmittersCommand::Import(args)) => {
+            let location = args.store.location()?;
+            block_on(store_cli::import_transmitters(&location, &args.file))
+        }
+        Command::User(UserCommand::Add(args)) => {
+            let location = args.store.location()?;
+            let password = if args.password_stdin {
+                store_cli::PasswordSource::Stdin
+            } else {
+                store_cli::PasswordSource::Generate
+            };
+            block_on(store_cli::add_user(&location, &args.org, &args.email, args.role.into(), password))
+        }
     }
+}
+
+/// Runs a store verb on a single-threaded runtime (only these verbs need one).
+fn block_on(verb: impl std::future::Future<Output = anyhow::Result<()>>) -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?
+        .block_on(verb)
 }
 
 fn print_report(report: &impl serde::Serialize, format: Format) -> anyhow::Result<()> {
