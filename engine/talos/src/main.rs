@@ -302,7 +302,8 @@ fn init_tracing() {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false);
     let filter = tracing_subscriber::EnvFilter::try_from_env("TALOS_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        // sqlx logs PostgreSQL notices ("relation ... already exists, skipping") at info.
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
     let registry = tracing_subscriber::registry().with(fmt.with_filter(filter));
     #[cfg(feature = "tracy")]
     let registry = registry.with(tracing_tracy::TracyLayer::default());
