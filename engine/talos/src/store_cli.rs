@@ -265,10 +265,12 @@ pub async fn add_user(
     role: Role,
     password_source: PasswordSource,
 ) -> anyhow::Result<()> {
-    if org.trim().is_empty() {
-        bail!("--org must not be empty");
+    // Checked before anything is written: the user is created before the organization,
+    // so a name the schema refuses would otherwise leave a user without one.
+    if org.trim().is_empty() || org.chars().count() > 200 {
+        bail!("--org must be 1 to 200 characters");
     }
-    if !email.contains('@') || email.chars().any(char::is_whitespace) {
+    if !email.contains('@') || email.chars().any(char::is_whitespace) || !(3..=320).contains(&email.chars().count()) {
         bail!("--email {email:?} is not an email address");
     }
     let password = match password_source {

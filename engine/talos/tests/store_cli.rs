@@ -203,6 +203,13 @@ fn user_add_refuses_a_short_password_and_a_missing_org_for_non_owners() {
     let no_org =
         talos(&with_dir(&["user", "add", "--org", "nobody", "--email", "b@acme.test", "--role", "viewer"], &dir));
     fails_naming(&no_org, &["\"nobody\" does not exist", "--role owner"]);
+    let long_name = "x".repeat(201);
+    let long_org =
+        talos(&with_dir(&["user", "add", "--org", &long_name, "--email", "c@acme.test", "--role", "owner"], &dir));
+    fails_naming(&long_org, &["--org must be 1 to 200 characters"]);
+    // Nothing was written by the refusals: not even a user without an organization.
+    let users = block_on(async { connect_sqlite(tmp.path()).await.count_rows("users").await.unwrap() });
+    assert_eq!(users, 0);
 }
 
 #[test]
@@ -220,7 +227,7 @@ fn user_add_without_password_stdin_prints_a_generated_password_once() {
 }
 
 #[test]
-fn catalog_import_works_on_postgres() {
+fn store_verbs_work_on_postgres() {
     use sqlx::{Connection, Executor};
     sqlx::any::install_default_drivers();
     let admin_url = std::env::var("TALOS_TEST_POSTGRES_URL")
@@ -236,15 +243,29 @@ fn catalog_import_works_on_postgres() {
     });
     let url = format!("{base}/{db}");
     let file = active();
+    let migrate = talos(&["migrate", "--database", &url]);
     let out = talos(&["catalog", "import", "--database", &url, &file]);
     let again = talos(&["catalog", "import", "--database", &url, &file]);
+    let add = |email: &str, role: &str| {
+        talos_with_stdin(
+            &["user", "add", "--database", &url, "--org", "acme", "--email", email, "--role", role, "--password-stdin"],
+            "correct horse battery staple\n",
+        )
+    };
+    let (owner, viewer, duplicate) =
+        (add("a@acme.test", "owner"), add("b@acme.test", "viewer"), add("b@acme.test", "viewer"));
     block_on(async {
         let mut admin = sqlx::AnyConnection::connect(&admin_url).await.unwrap();
         admin.execute(format!("DROP DATABASE {db} WITH (FORCE)").as_str()).await.unwrap();
     });
+    let migrated = text(&migrate.stdout);
+    assert!(migrated.contains("(postgresql)") && migrated.contains("migration 1 (initial): applied"), "{migrated}");
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(stdout.contains(": 15347 element sets, 15347 inserted, 0 unchanged, 0 rejected"), "{stdout}");
+    assert!(owner.status.success(), "{}", text(&owner.stderr));
+    assert!(viewer.status.success(), "{}", text(&viewer.stderr));
+    fails_naming(&duplicate, &["b@acme.test", "already exists"]);
     assert!(
         text(&again.stdout).contains(": 15347 element sets, 0 inserted, 15347 unchanged"),
         "{}",
