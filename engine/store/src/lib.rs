@@ -141,6 +141,12 @@ impl Store {
         Ok(Page { items, next })
     }
 
+    /// Checks that the database answers (`SELECT 1`), for readiness probes.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").fetch_one(&self.pool).await?;
+        Ok(())
+    }
+
     /// Counts the rows of one table (tests and diagnostics; `table` is checked against the schema).
     pub async fn count_rows(&self, table: &str) -> Result<i64, StoreError> {
         const TABLES: &[&str] = &[
