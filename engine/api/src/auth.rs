@@ -54,6 +54,13 @@ pub fn sha256_hex(secret: &str) -> String {
     Sha256::digest(secret.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// 32 random bytes, base64url.
+pub(crate) fn random_token() -> String {
+    let mut raw = [0u8; 32];
+    rand::rng().fill_bytes(&mut raw);
+    URL_SAFE_NO_PAD.encode(raw)
+}
+
 /// The scope an API key's role is stored as (`role:operator`).
 fn role_scope(role: Role) -> String {
     format!("role:{}", role.as_str())
@@ -116,6 +123,11 @@ impl Principal {
 /// Authenticates a bearer API key for organization `org`. A key of another
 /// organization reads as 404 for that organization (its existence is not revealed).
 pub async fn authenticate(state: &AppState, headers: &HeaderMap, org: OrgId) -> Result<Principal, ApiError> {
+    if !headers.contains_key(axum::http::header::AUTHORIZATION)
+        && let Some(token) = crate::session::session_token(headers)
+    {
+        return session_principal(state, &token, org).await;
+    }
     let header = headers.get(axum::http::header::AUTHORIZATION).ok_or(ApiError::Unauthorized)?;
     let token = header.to_str().ok().and_then(|h| h.strip_prefix("Bearer ")).ok_or(ApiError::Unauthorized)?;
     let (prefix, secret) =
@@ -136,6 +148,19 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap, org: OrgId) -> 
     state.store.touch_api_key(key.org, key.id, now).await?;
     let role = key.scopes.iter().find_map(|s| s.strip_prefix("role:").and_then(parse_role)).unwrap_or(Role::Viewer);
     Ok(Principal { org, role, actor: Actor::ApiKey(key.prefix) })
+}
+
+/// A session cookie's user, with their role in `org` (not a member: 404).
+async fn session_principal(state: &AppState, token: &str, org: OrgId) -> Result<Principal, ApiError> {
+    let session = match state.store.find_session(&sha256_hex(token), (state.clock)()).await {
+        Ok(s) => s,
+        Err(talos_store::StoreError::NotFound { .. }) => return Err(ApiError::Unauthorized),
+        Err(e) => return Err(e.into()),
+    };
+    let orgs = state.store.list_user_organizations(session.user).await?;
+    let role = orgs.iter().find(|(o, _)| o.id == org).map(|(_, r)| *r);
+    let role = role.ok_or_else(|| ApiError::NotFound("organization".into()))?;
+    Ok(Principal { org, role, actor: Actor::User(session.user) })
 }
 
 #[cfg(test)]

@@ -11,6 +11,12 @@ use talos_store::StoreError;
 pub enum ApiError {
     /// No or unusable credentials.
     Unauthorized,
+    /// Login failed (unknown email or wrong password: one answer for both).
+    BadCredentials,
+    /// A cookie-authenticated mutation without the session's CSRF token.
+    CsrfRequired,
+    /// Too many login attempts.
+    RateLimited,
     /// Authenticated, but the role does not allow this.
     Forbidden,
     /// Missing, or belongs to another organization (indistinguishable on purpose).
@@ -44,6 +50,15 @@ impl ApiError {
     fn parts(&self) -> (StatusCode, &'static str, String) {
         match self {
             Self::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized", "missing or invalid credentials".into()),
+            Self::BadCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials", "wrong email or password".into()),
+            Self::CsrfRequired => (
+                StatusCode::FORBIDDEN,
+                "csrf_required",
+                "cookie-authenticated changes need the X-CSRF-Token header".into(),
+            ),
+            Self::RateLimited => {
+                (StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many login attempts, retry in a minute".into())
+            }
             Self::Forbidden => (StatusCode::FORBIDDEN, "forbidden", "your role does not allow this".into()),
             Self::NotFound(what) => (StatusCode::NOT_FOUND, "not_found", format!("{what} not found")),
             Self::Conflict(what) => (StatusCode::CONFLICT, "conflict", format!("{what} already exists")),

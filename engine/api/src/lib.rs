@@ -16,11 +16,13 @@ mod error;
 mod health;
 mod openapi;
 mod routes;
+mod session;
 
 pub use auth::{HashCost, Principal, hash_password, mint_api_key, sha256_hex, verify_password};
 pub use error::ApiError;
 pub use health::{DirectorStatus, Metrics};
 pub use openapi::{ROUTES, openapi_document};
+pub use session::{COOKIE_NAME, LoginLimiter};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -42,6 +44,9 @@ pub struct AppState {
     /// Argon2 cost for password hashing (tests use [`HashCost::Light`]).
     pub hash_cost: HashCost,
     pub metrics: Arc<Metrics>,
+    pub limiter: Arc<LoginLimiter>,
+    /// Whether the session cookie carries `Secure` (on behind HTTPS).
+    pub secure_cookie: bool,
 }
 
 impl std::fmt::Debug for AppState {
@@ -52,7 +57,15 @@ impl std::fmt::Debug for AppState {
 
 impl AppState {
     pub fn new(store: talos_store::Store, director: Arc<dyn DirectorStatus>, clock: Clock) -> Self {
-        Self { store, director, clock, hash_cost: HashCost::Default, metrics: Arc::new(Metrics::default()) }
+        Self {
+            store,
+            director,
+            clock,
+            hash_cost: HashCost::Default,
+            metrics: Arc::new(Metrics::default()),
+            limiter: Arc::new(LoginLimiter::default()),
+            secure_cookie: true,
+        }
     }
 }
 
@@ -60,7 +73,7 @@ impl AppState {
 pub fn app(state: AppState) -> Router {
     let metrics = state.metrics.clone();
     Router::new()
-        .nest("/api/v1", routes::router())
+        .nest("/api/v1", routes::router().layer(axum::middleware::from_fn_with_state(state.clone(), session::csrf)))
         .merge(health::router())
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(axum::middleware::from_fn_with_state(metrics, health::track))

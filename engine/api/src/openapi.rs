@@ -12,6 +12,8 @@ pub const ROUTES: &[(&str, &str, &str)] = &[
     ("get", "/readyz", "Readiness: store reachable and director ticking"),
     ("get", "/metrics", "Prometheus metrics"),
     ("get", "/api/v1/openapi.json", "This document"),
+    ("post", "/api/v1/auth/login", "Log in: session cookie and CSRF token"),
+    ("post", "/api/v1/auth/logout", "Log out"),
     ("get", "/api/v1/orgs", "Organizations of the caller"),
     ("get", "/api/v1/orgs/{org}", "One organization"),
     ("patch", "/api/v1/orgs/{org}", "Rename (owner)"),

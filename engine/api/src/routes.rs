@@ -18,6 +18,8 @@ use talos_store::{Assignment, AuditId, Campaign, NewCampaign, NewStation, Role, 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/openapi.json", get(crate::openapi::serve))
+        .route("/auth/login", post(crate::session::login))
+        .route("/auth/logout", post(crate::session::logout))
         .route("/orgs", get(list_orgs))
         .route("/orgs/{org}", get(get_org).patch(rename_org).delete(delete_org))
         .route("/orgs/{org}/members", get(list_members).post(add_member))
@@ -99,6 +101,18 @@ fn page<T: Serialize>(items: Vec<T>, next: Option<u64>) -> Json<Value> {
 
 /// With an API key: the key's organization, with the key's role.
 async fn list_orgs(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+    if !headers.contains_key(axum::http::header::AUTHORIZATION)
+        && let Some(token) = crate::session::session_token(&headers)
+    {
+        let session = state
+            .store
+            .find_session(&crate::sha256_hex(&token), (state.clock)())
+            .await
+            .map_err(|_| ApiError::Unauthorized)?;
+        let orgs = state.store.list_user_organizations(session.user).await?;
+        let items: Vec<Value> = orgs.iter().map(|(o, r)| json!({ "id": o.id, "name": o.name, "role": r })).collect();
+        return Ok(page(items, None));
+    }
     let token = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|h| h.to_str().ok())

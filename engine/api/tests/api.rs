@@ -524,3 +524,110 @@ both_backends!(
     health_and_readiness,
     openapi_covers_every_route,
 );
+
+async fn login_req(w: &World, email: &str, password: &str, ip: &str) -> (StatusCode, Option<String>, Value) {
+    let req = Request::post("/api/v1/auth/login")
+        .header("content-type", "application/json")
+        .header("x-forwarded-for", ip)
+        .body(Body::from(json!({ "email": email, "password": password }).to_string()))
+        .unwrap();
+    let resp = w.app.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let cookie = resp.headers().get("set-cookie").map(|c| c.to_str().unwrap().to_owned());
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, cookie, serde_json::from_slice(&bytes).unwrap())
+}
+
+async fn cookie_req(
+    w: &World,
+    method: Method,
+    uri: String,
+    cookie: &str,
+    csrf: Option<&str>,
+    body: Option<Value>,
+) -> StatusCode {
+    let mut req = Request::builder().method(method).uri(uri).header("cookie", cookie);
+    if let Some(c) = csrf {
+        req = req.header("x-csrf-token", c);
+    }
+    let req = match body {
+        Some(b) => req.header("content-type", "application/json").body(Body::from(b.to_string())).unwrap(),
+        None => req.body(Body::empty()).unwrap(),
+    };
+    w.app.clone().oneshot(req).await.unwrap().status()
+}
+
+/// Login sets an HttpOnly SameSite=Strict cookie and returns a CSRF token; wrong password
+/// and unknown email get the same 401 body; cookie mutations need the CSRF token, bearer
+/// ones do not; logout ends the session; a new login gives a new session id.
+async fn login_sessions_and_csrf(store: Store) {
+    let w = world(store).await;
+    let email = "owner@alpha.example";
+    let (s1, _, wrong) = login_req(&w, email, "wrong", "10.0.0.1").await;
+    let (s2, _, unknown) = login_req(&w, "nobody@alpha.example", "wrong", "10.0.0.1").await;
+    assert_eq!((s1, s2), (StatusCode::UNAUTHORIZED, StatusCode::UNAUTHORIZED));
+    assert_eq!(wrong, unknown);
+    assert_eq!(wrong["code"], "invalid_credentials");
+    let (s, cookie, body) = login_req(&w, email, "correct horse", "10.0.0.1").await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let set = cookie.unwrap();
+    assert!(set.contains("HttpOnly") && set.contains("SameSite=Strict") && set.contains("Secure"), "{set}");
+    let cookie = set.split(';').next().unwrap().to_owned();
+    let csrf = body["csrf_token"].as_str().unwrap().to_owned();
+    assert_eq!(body["user"]["email"], email);
+    let o = format!("/api/v1/orgs/{}", w.a.org);
+    assert_eq!(cookie_req(&w, Method::GET, format!("{o}/stations"), &cookie, None, None).await, StatusCode::OK);
+    // Not a member of bravo: 404.
+    let ob = format!("/api/v1/orgs/{}/stations", w.b.org);
+    assert_eq!(cookie_req(&w, Method::GET, ob, &cookie, None, None).await, StatusCode::NOT_FOUND);
+    let station = json!({ "name": "cookie", "lat_deg": 1, "lon_deg": 2 });
+    let before = w.store.count_rows("stations").await.unwrap();
+    let s = cookie_req(&w, Method::POST, format!("{o}/stations"), &cookie, None, Some(station.clone())).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let s = cookie_req(&w, Method::POST, format!("{o}/stations"), &cookie, Some("forged"), Some(station.clone())).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_eq!(w.store.count_rows("stations").await.unwrap(), before);
+    let s = cookie_req(&w, Method::POST, format!("{o}/stations"), &cookie, Some(&csrf), Some(station.clone())).await;
+    assert_eq!(s, StatusCode::CREATED);
+    // Bearer mutations need no CSRF token.
+    let (s, _) = send(
+        &w,
+        Method::POST,
+        format!("{o}/stations"),
+        &w.key(&w.a, Role::Admin),
+        Some(json!({ "name": "bearer", "lat_deg": 1, "lon_deg": 2 })),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    // A second login renews the session id.
+    let (_, cookie2, _) = login_req(&w, email, "correct horse", "10.0.0.2").await;
+    let cookie2 = cookie2.unwrap().split(';').next().unwrap().to_owned();
+    assert_ne!(cookie, cookie2);
+    // Logout ends the session.
+    let s = cookie_req(&w, Method::POST, "/api/v1/auth/logout".into(), &cookie2, None, None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "logout is a cookie mutation: CSRF required");
+    let s = cookie_req(&w, Method::POST, "/api/v1/auth/logout".into(), &cookie, Some(&csrf), None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    assert_eq!(
+        cookie_req(&w, Method::GET, format!("{o}/stations"), &cookie, None, None).await,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+/// The sixth login attempt in a minute for one email and client is 429; a minute later it is allowed.
+async fn login_rate_limit(store: Store) {
+    let w = world(store).await;
+    for _ in 0..5 {
+        let (s, _, _) = login_req(&w, "owner@alpha.example", "wrong", "10.1.1.1").await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+    }
+    let (s, _, body) = login_req(&w, "owner@alpha.example", "correct horse", "10.1.1.1").await;
+    assert_eq!((s, body["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("rate_limited")));
+    let (s, _, _) = login_req(&w, "owner@alpha.example", "correct horse", "10.1.1.2").await;
+    assert_eq!(s, StatusCode::OK);
+    w.now.fetch_add(61_000, Ordering::SeqCst);
+    let (s, _, _) = login_req(&w, "owner@alpha.example", "correct horse", "10.1.1.1").await;
+    assert_eq!(s, StatusCode::OK);
+}
+
+both_backends!(login_sessions_and_csrf, login_rate_limit);

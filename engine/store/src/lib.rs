@@ -18,11 +18,13 @@
 mod catalog;
 mod error;
 mod fleet;
+mod sessions;
 mod tenancy;
 mod types;
 
 pub use catalog::parse_satnogs_transmitters;
 pub use error::StoreError;
+pub use sessions::Session;
 pub use types::*;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
@@ -160,6 +162,7 @@ impl Store {
             "campaigns",
             "assignments",
             "audit_log",
+            "sessions",
         ];
         if !TABLES.contains(&table) {
             return Err(StoreError::invalid("table", format!("'{table}' is not a store table")));
