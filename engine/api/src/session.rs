@@ -4,7 +4,7 @@
 use crate::auth::{random_token, sha256_hex, verify_password};
 use crate::{ApiError, AppState, hash_password};
 use axum::Json;
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::header::{COOKIE, SET_COOKIE};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::{Mutex, OnceLock};
 use talos_core::UnixMs;
 use talos_store::{Session, StoreError};
@@ -72,11 +73,15 @@ fn dummy_hash(state: &AppState) -> &'static str {
 
 pub(crate) async fn login(
     State(state): State<AppState>,
+    extensions: axum::http::Extensions,
     headers: HeaderMap,
     crate::routes::Body(body): crate::routes::Body<Login>,
 ) -> Result<Response, ApiError> {
     let now = (state.clock)();
-    let client = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()).unwrap_or("-");
+    // The peer address as the server saw it (never a client-supplied header).
+    let client = extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or_else(|| "-".to_owned(), |ConnectInfo(addr)| addr.ip().to_string());
     if !state.limiter.allow(&format!("{}|{client}", body.email.to_lowercase()), now) {
         return Err(ApiError::RateLimited);
     }

@@ -528,7 +528,7 @@ both_backends!(
 async fn login_req(w: &World, email: &str, password: &str, ip: &str) -> (StatusCode, Option<String>, Value) {
     let req = Request::post("/api/v1/auth/login")
         .header("content-type", "application/json")
-        .header("x-forwarded-for", ip)
+        .extension(axum::extract::ConnectInfo(std::net::SocketAddr::new(ip.parse().unwrap(), 40000)))
         .body(Body::from(json!({ "email": email, "password": password }).to_string()))
         .unwrap();
     let resp = w.app.clone().oneshot(req).await.unwrap();
@@ -577,6 +577,11 @@ async fn login_sessions_and_csrf(store: Store) {
     assert_eq!(body["user"]["email"], email);
     let o = format!("/api/v1/orgs/{}", w.a.org);
     assert_eq!(cookie_req(&w, Method::GET, format!("{o}/stations"), &cookie, None, None).await, StatusCode::OK);
+    // A session on every id-taking route of another org: 404, with or without the CSRF token.
+    for (method, uri, body) in id_routes(w.b.org.0, &w.b) {
+        let s = cookie_req(&w, method.clone(), uri.clone(), &cookie, Some(&csrf), body).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "session {method} {uri}");
+    }
     // Not a member of bravo: 404.
     let ob = format!("/api/v1/orgs/{}/stations", w.b.org);
     assert_eq!(cookie_req(&w, Method::GET, ob, &cookie, None, None).await, StatusCode::NOT_FOUND);
