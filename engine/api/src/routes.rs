@@ -220,6 +220,12 @@ async fn set_role(
     if rank(body.role) > rank(p.role) {
         return Err(ApiError::Forbidden);
     }
+    // Nobody changes the role of a member who outranks them (an admin cannot demote an owner).
+    let members = state.store.list_members(p.org).await?;
+    let target = members.iter().find(|m| m.user == user).ok_or_else(|| ApiError::NotFound("member".into()))?;
+    if rank(target.role) > rank(p.role) {
+        return Err(ApiError::Forbidden);
+    }
     state.store.set_role(&p.actor, p.org, user, body.role).await?;
     Ok(Json(json!({ "user": user, "role": body.role })))
 }

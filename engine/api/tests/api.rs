@@ -284,6 +284,13 @@ async fn operator_limits(store: Store) {
     assert_eq!(s, StatusCode::FORBIDDEN);
     let (s, _) = send(&w, Method::POST, format!("{o}/api-keys"), &key, Some(json!({ "role": "viewer" }))).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
+    // An admin cannot demote the owner.
+    let admin = w.key(&w.a, Role::Admin);
+    let uri = format!("{o}/members/{}", w.a.member);
+    let (s, _) = send(&w, Method::PATCH, uri.clone(), &admin, Some(json!({ "role": "viewer" }))).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (_, members) = send(&w, Method::GET, format!("{o}/members"), &admin, None).await;
+    assert_eq!(members["items"][0]["role"], "owner");
 }
 
 /// An admin mints a key (shown once, stored as a SHA-256 hash), which then works; no escalation to owner.
