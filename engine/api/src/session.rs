@@ -61,14 +61,14 @@ pub(crate) struct Login {
 }
 
 /// A hash to verify against when the email is unknown, so both failures cost one Argon2id verification.
-fn dummy_hash(state: &AppState) -> &'static str {
+fn dummy_hash(cost: crate::HashCost) -> &'static str {
     static DEFAULT: OnceLock<String> = OnceLock::new();
     static LIGHT: OnceLock<String> = OnceLock::new();
-    let cell = match state.hash_cost {
+    let cell = match cost {
         crate::HashCost::Default => &DEFAULT,
         crate::HashCost::Light => &LIGHT,
     };
-    cell.get_or_init(|| hash_password(state.hash_cost, &random_token()).unwrap_or_default())
+    cell.get_or_init(|| hash_password(cost, &random_token()).unwrap_or_default())
 }
 
 pub(crate) async fn login(
@@ -90,7 +90,7 @@ pub(crate) async fn login(
         Err(StoreError::NotFound { .. }) => None,
         Err(e) => return Err(e.into()),
     };
-    let phc = user.as_ref().map_or_else(|| dummy_hash(&state).to_owned(), |u| u.password_hash.clone());
+    let phc = user.as_ref().map_or_else(|| dummy_hash(state.hash_cost).to_owned(), |u| u.password_hash.clone());
     let cost = state.hash_cost;
     let password = body.password;
     let ok = tokio::task::spawn_blocking(move || verify_password(cost, &password, &phc))
@@ -150,4 +150,33 @@ pub(crate) async fn csrf(State(state): State<AppState>, req: Request, next: Next
         }
     }
     Ok(next.run(req).await)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::HashCost;
+
+    /// Unknown emails verify against a real Argon2id hash of the same cost as real users'
+    /// (no timing gap that tells which emails exist).
+    #[test]
+    fn dummy_hash_costs_what_a_real_one_does() {
+        let dummy = dummy_hash(HashCost::Light);
+        let real = hash_password(HashCost::Light, "pw").unwrap();
+        assert!(dummy.starts_with("$argon2id$v=19$"));
+        let params = |h: &str| h.split('$').nth(3).map(str::to_owned);
+        assert_eq!(params(dummy), params(&real));
+        assert!(!verify_password(HashCost::Light, "", dummy));
+    }
+
+    #[test]
+    fn limiter_allows_five_a_minute() {
+        let l = LoginLimiter::default();
+        for i in 0..5 {
+            assert!(l.allow("a|ip", UnixMs(i)));
+        }
+        assert!(!l.allow("a|ip", UnixMs(59_999)));
+        assert!(l.allow("b|ip", UnixMs(59_999)));
+        assert!(l.allow("a|ip", UnixMs(60_001)));
+    }
 }
