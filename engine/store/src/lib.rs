@@ -18,11 +18,13 @@
 mod catalog;
 mod error;
 mod fleet;
+mod sessions;
 mod tenancy;
 mod types;
 
 pub use catalog::parse_satnogs_transmitters;
 pub use error::StoreError;
+pub use sessions::Session;
 pub use types::*;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
@@ -151,6 +153,12 @@ impl Store {
             .collect()
     }
 
+    /// Checks that the database answers (`SELECT 1`), for readiness probes.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").fetch_one(&self.pool).await?;
+        Ok(())
+    }
+
     /// Counts the rows of one table (tests and diagnostics; `table` is checked against the schema).
     pub async fn count_rows(&self, table: &str) -> Result<i64, StoreError> {
         const TABLES: &[&str] = &[
@@ -164,6 +172,7 @@ impl Store {
             "campaigns",
             "assignments",
             "audit_log",
+            "sessions",
         ];
         if !TABLES.contains(&table) {
             return Err(StoreError::invalid("table", format!("'{table}' is not a store table")));
