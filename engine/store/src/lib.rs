@@ -20,6 +20,8 @@ mod error;
 mod fleet;
 mod sessions;
 mod tenancy;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod types;
 
 pub use catalog::parse_satnogs_transmitters;
