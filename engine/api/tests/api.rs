@@ -1,7 +1,6 @@
 //! The API over HTTP (`oneshot` on `app(state)`), against SQLite and PostgreSQL.
 
-#[macro_use]
-mod harness;
+use talos_store::both_backends;
 
 use axum::Router;
 use axum::body::Body;

@@ -5,6 +5,25 @@
 //! when it is unreachable the test fails with a message saying so, it is never skipped.
 
 use std::future::Future;
+
+/// Generates `name::sqlite` and `name::postgres` tests for each async `fn name(Store)`;
+/// the calling crate needs tokio (with `macros`) as a dev-dependency.
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                $crate::testing::with_sqlite("talos_test", super::$name).await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                $crate::testing::with_postgres("talos_test", super::$name).await;
+            }
+        }
+    )+};
+}
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use crate::Store;

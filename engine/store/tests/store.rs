@@ -2,8 +2,9 @@
 //! database on `TALOS_TEST_POSTGRES_URL`, default `postgres://postgres@127.0.0.1:5432/postgres`).
 //! PostgreSQL being unreachable fails the PostgreSQL half; it never skips.
 
-#[macro_use]
 mod harness;
+
+use talos_store::both_backends;
 
 use std::time::Instant;
 use talos_core::{AssignmentId, CampaignId, NoradId, OrgId, StationId, UnixMs};

@@ -1,43 +1,9 @@
-//! Runs one async test body against a fresh SQLite file and a fresh PostgreSQL database.
+//! Shared data for the store's tests (the throwaway databases come from `talos_store::testing`).
 
-use std::future::Future;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 use talos_orbit::elements::{ElementSet, parse_catalog};
-use talos_store::{Store, TransmitterRecord, parse_satnogs_transmitters};
-
-/// Generates `name::sqlite` and `name::postgres` tests for each async `fn name(Store)`.
-macro_rules! both_backends {
-    ($($name:ident),+ $(,)?) => {$(
-        mod $name {
-            #[tokio::test]
-            async fn sqlite() {
-                crate::harness::run_sqlite(super::$name).await;
-            }
-
-            #[tokio::test]
-            async fn postgres() {
-                crate::harness::run_postgres(super::$name).await;
-            }
-        }
-    )+};
-}
-
-pub async fn run_sqlite<F, Fut>(test: F)
-where
-    F: FnOnce(Store) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    talos_store::testing::with_sqlite("talos_store_test", test).await;
-}
-
-pub async fn run_postgres<F, Fut>(test: F)
-where
-    F: FnOnce(Store) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    talos_store::testing::with_postgres("talos_store_test", test).await;
-}
+use talos_store::{TransmitterRecord, parse_satnogs_transmitters};
 
 fn repo_file(path: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").join(path)
