@@ -47,7 +47,7 @@ impl ApiError {
         Self::BadRequest { code, message: message.into() }
     }
 
-    fn parts(&self) -> (StatusCode, &'static str, String) {
+    pub(crate) fn parts(&self) -> (StatusCode, &'static str, String) {
         match self {
             Self::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized", "missing or invalid credentials".into()),
             Self::BadCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials", "wrong email or password".into()),

@@ -20,6 +20,15 @@ pub const DIRECTOR_STALE_MS: i64 = 2_000;
 pub trait DirectorStatus: Send + Sync {
     /// When the director last completed a tick, if ever.
     fn last_tick(&self) -> Option<UnixMs>;
+
+    /// Appends the director's Prometheus metrics (tick durations, stage timings,
+    /// element-set age, catalog fetches) to `/metrics`.
+    fn write_metrics(&self, _out: &mut String) {}
+
+    /// Predicts a station's passes (blocking: the API calls it off the async threads).
+    fn predict_passes(&self, _request: &crate::PassRequest) -> Result<Vec<crate::PredictedPass>, String> {
+        Err("no director is attached to this API".to_owned())
+    }
 }
 
 const BUCKETS_S: [f64; 8] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0];
@@ -117,5 +126,7 @@ async fn readyz(State(state): State<AppState>) -> Result<Json<serde_json::Value>
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
+    let mut text = state.metrics.render();
+    state.director.write_metrics(&mut text);
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }

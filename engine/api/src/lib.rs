@@ -14,6 +14,7 @@
 mod auth;
 mod error;
 mod health;
+mod live;
 mod openapi;
 mod routes;
 mod session;
@@ -21,6 +22,10 @@ mod session;
 pub use auth::{HashCost, Principal, hash_password, mint_api_key, sha256_hex, verify_password};
 pub use error::ApiError;
 pub use health::{DirectorStatus, Metrics};
+pub use live::{
+    DirectorRequest, LiveEvent, LiveEventKind, LiveFrame, LiveHub, LiveState, LiveStation, PassCandidate, PassRequest,
+    PredictedPass, mark_policy_choice,
+};
 pub use openapi::{ROUTES, openapi_document};
 pub use session::{COOKIE_NAME, LoginLimiter};
 
@@ -47,6 +52,8 @@ pub struct AppState {
     pub limiter: Arc<LoginLimiter>,
     /// Whether the session cookie carries `Secure` (on behind HTTPS).
     pub secure_cookie: bool,
+    /// Channels to and from the director (requests in, tick frames out).
+    pub live: LiveHub,
 }
 
 impl std::fmt::Debug for AppState {
@@ -65,7 +72,14 @@ impl AppState {
             metrics: Arc::new(Metrics::default()),
             limiter: Arc::new(LoginLimiter::default()),
             secure_cookie: true,
+            live: LiveHub::detached(),
         }
+    }
+
+    /// The same state wired to a running director's hub.
+    pub fn with_live(mut self, live: LiveHub) -> Self {
+        self.live = live;
+        self
     }
 }
 
@@ -73,8 +87,14 @@ impl AppState {
 pub fn app(state: AppState) -> Router {
     let metrics = state.metrics.clone();
     Router::new()
-        .nest("/api/v1", routes::router().layer(axum::middleware::from_fn_with_state(state.clone(), session::csrf)))
+        .nest(
+            "/api/v1",
+            routes::router()
+                .merge(live::router())
+                .layer(axum::middleware::from_fn_with_state(state.clone(), session::csrf)),
+        )
         .merge(health::router())
+        .layer(axum::middleware::from_fn_with_state(state.live.clone(), live::notify_fleet_changes))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(axum::middleware::from_fn_with_state(metrics, health::track))
         .layer(tower_http::trace::TraceLayer::new_for_http())

@@ -56,9 +56,9 @@ fn rejection_error(rejection: &JsonRejection) -> ApiError {
 }
 
 /// Path parameters, read by name so garbage ids get a clear 400.
-type Params = Path<HashMap<String, String>>;
+pub(crate) type Params = Path<HashMap<String, String>>;
 
-fn path_id(params: &HashMap<String, String>, name: &str) -> Result<u64, ApiError> {
+pub(crate) fn path_id(params: &HashMap<String, String>, name: &str) -> Result<u64, ApiError> {
     let raw = params.get(name).map_or("", String::as_str);
     raw.parse::<u64>().ok().filter(|v| *v > 0 && i64::try_from(*v).is_ok()).ok_or_else(|| {
         ApiError::bad_request("bad_id", format!("path parameter '{name}' must be a positive integer id, got '{raw}'"))
@@ -66,7 +66,7 @@ fn path_id(params: &HashMap<String, String>, name: &str) -> Result<u64, ApiError
 }
 
 /// Authenticates the caller for the `{org}` of the path.
-async fn principal(
+pub(crate) async fn principal(
     state: &AppState,
     headers: &HeaderMap,
     params: &HashMap<String, String>,
@@ -98,6 +98,31 @@ fn page<T: Serialize>(items: Vec<T>, next: Option<u64>) -> Json<Value> {
 }
 
 // ---- organizations -------------------------------------------------------------
+
+/// The organizations the caller may act in: a session's user's memberships, or an API key's one organization.
+pub(crate) async fn caller_orgs(state: &AppState, headers: &HeaderMap) -> Result<Vec<OrgId>, ApiError> {
+    if !headers.contains_key(axum::http::header::AUTHORIZATION)
+        && let Some(token) = crate::session::session_token(headers)
+    {
+        let session = state
+            .store
+            .find_session(&crate::sha256_hex(&token), (state.clock)())
+            .await
+            .map_err(|_| ApiError::Unauthorized)?;
+        let orgs = state.store.list_user_organizations(session.user).await?;
+        return Ok(orgs.iter().map(|(o, _)| o.id).collect());
+    }
+    let token = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.strip_prefix("Bearer talos_"))
+        .and_then(|t| t.split_once('_'))
+        .ok_or(ApiError::Unauthorized)?;
+    let key = state.store.find_api_key_by_prefix(token.0).await.map_err(|_| ApiError::Unauthorized)?;
+    // Verifies the secret and expiry, not just the prefix.
+    let p = authenticate(state, headers, key.org).await?;
+    Ok(vec![p.org])
+}
 
 /// With an API key: the key's organization, with the key's role.
 async fn list_orgs(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
@@ -347,10 +372,11 @@ impl StationBody {
     }
 }
 
-fn station_json(s: &Station) -> Value {
+pub(crate) fn station_json(s: &Station) -> Value {
     let mut v = serde_json::to_value(StationBody::from_new(&s.settings)).unwrap_or_default();
     if let Value::Object(m) = &mut v {
         m.insert("id".into(), json!(s.id));
+        m.insert("held_since".into(), json!(s.held_since.map(|t| t.0)));
         m.insert("created_at".into(), json!(s.created_at.0));
         m.insert("updated_at".into(), json!(s.updated_at.0));
     }

@@ -41,6 +41,17 @@ impl LoginLimiter {
         times.push(now.0);
         true
     }
+
+    /// Forgets clients with no attempt in the last minute (run periodically, so the map
+    /// does not grow with every address that ever tried); returns how many remain.
+    pub fn prune(&self, now: UnixMs) -> usize {
+        let mut map = self.attempts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.retain(|_, times| {
+            times.retain(|t| now.0 - t < 60_000);
+            !times.is_empty()
+        });
+        map.len()
+    }
 }
 
 /// The session token from the `talos_session` cookie, if any.
@@ -178,5 +189,14 @@ mod tests {
         assert!(!l.allow("a|ip", UnixMs(59_999)));
         assert!(l.allow("b|ip", UnixMs(59_999)));
         assert!(l.allow("a|ip", UnixMs(60_001)));
+    }
+
+    #[test]
+    fn limiter_prune_forgets_quiet_clients_only() {
+        let l = LoginLimiter::default();
+        assert!(l.allow("a|ip", UnixMs(0)));
+        assert!(l.allow("b|ip", UnixMs(50_000)));
+        assert_eq!(l.prune(UnixMs(70_000)), 1, "a is a minute quiet, b is not");
+        assert_eq!(l.prune(UnixMs(120_000)), 0);
     }
 }

@@ -11,7 +11,7 @@ use talos_core::{AssignmentId, CampaignId, NoradId, OrgId, StationId, UnixMs};
 
 const STATION_COLUMNS: &str = "id, org_id, name, lat_deg, lon_deg, alt_m, min_el_deg, horizon_mask, az_min_deg, \
     az_max_deg, el_min_deg, el_max_deg, az_slew_deg_s, el_slew_deg_s, park_az_deg, park_el_deg, rig, \
-    agent_credential_hash, created_at_ms, updated_at_ms";
+    agent_credential_hash, held_since_ms, created_at_ms, updated_at_ms";
 
 const CAMPAIGN_COLUMNS: &str = "id, org_id, name, norad_id, priority, window_start_ms, window_end_ms, min_el_deg, \
     policy, transmitter_uuids, created_at_ms, updated_at_ms";
@@ -23,37 +23,11 @@ impl Store {
         let at = now();
         let mut tx = self.begin().await?;
         ensure_org(&mut tx, org).await?;
-        let row = sqlx::query(
-            "INSERT INTO stations (org_id, name, lat_deg, lon_deg, alt_m, min_el_deg, horizon_mask, az_min_deg, \
-             az_max_deg, el_min_deg, el_max_deg, az_slew_deg_s, el_slew_deg_s, park_az_deg, park_el_deg, rig, \
-             agent_credential_hash, created_at_ms, updated_at_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18) RETURNING id",
-        )
-        .bind(db_id(org.0))
-        .bind(&s.name)
-        .bind(s.lat_deg)
-        .bind(s.lon_deg)
-        .bind(s.alt_m)
-        .bind(s.min_el_deg)
-        .bind(s.horizon_mask.as_ref().map(|v| v.to_string()))
-        .bind(s.az_min_deg)
-        .bind(s.az_max_deg)
-        .bind(s.el_min_deg)
-        .bind(s.el_max_deg)
-        .bind(s.az_slew_deg_s)
-        .bind(s.el_slew_deg_s)
-        .bind(s.park_az_deg)
-        .bind(s.park_el_deg)
-        .bind(s.rig.as_ref().map(|v| v.to_string()))
-        .bind(s.agent_credential_hash.as_deref())
-        .bind(at.0)
-        .fetch_one(&mut *tx)
-        .await?;
-        let id = StationId(row_id(&row, "id")?);
+        let id = insert_station(&mut tx, org, s, at).await?;
         audit(&mut tx, actor, Some(org), "station.create", &format!("station:{id}"), &json!({ "name": s.name }))
             .await?;
         tx.commit().await?;
-        Ok(Station { id, org, settings: s.clone(), created_at: at, updated_at: at })
+        Ok(Station { id, org, settings: s.clone(), held_since: None, created_at: at, updated_at: at })
     }
 
     pub async fn get_station(&self, org: OrgId, id: StationId) -> Result<Station, StoreError> {
@@ -101,7 +75,7 @@ impl Store {
             "UPDATE stations SET name = $3, lat_deg = $4, lon_deg = $5, alt_m = $6, min_el_deg = $7, \
              horizon_mask = $8, az_min_deg = $9, az_max_deg = $10, el_min_deg = $11, el_max_deg = $12, \
              az_slew_deg_s = $13, el_slew_deg_s = $14, park_az_deg = $15, park_el_deg = $16, rig = $17, \
-             agent_credential_hash = $18, updated_at_ms = $19 WHERE org_id = $1 AND id = $2 RETURNING created_at_ms",
+             agent_credential_hash = $18, updated_at_ms = $19 WHERE org_id = $1 AND id = $2 RETURNING created_at_ms, held_since_ms",
         )
         .bind(db_id(org.0))
         .bind(db_id(id.0))
@@ -126,10 +100,49 @@ impl Store {
         .await?
         .ok_or_else(|| StoreError::not_found("station", id))?;
         let created_at = UnixMs(row.try_get("created_at_ms")?);
+        let held_since = row.try_get::<Option<i64>, _>("held_since_ms")?.map(UnixMs);
         audit(&mut tx, actor, Some(org), "station.update", &format!("station:{id}"), &json!({ "name": s.name }))
             .await?;
         tx.commit().await?;
-        Ok(Station { id, org, settings: s.clone(), created_at, updated_at: at })
+        Ok(Station { id, org, settings: s.clone(), held_since, created_at, updated_at: at })
+    }
+
+    /// Holds a station parked (`held = true`) or releases it, as an operator command:
+    /// audited as `station.park` / `station.resume` in the same transaction. Holding an
+    /// already held station keeps its original `held_since`.
+    pub async fn set_station_hold(
+        &self,
+        actor: &Actor,
+        org: OrgId,
+        id: StationId,
+        held: bool,
+        reason: &str,
+    ) -> Result<Station, StoreError> {
+        let at = now();
+        let mut tx = self.begin().await?;
+        let done = sqlx::query(
+            "UPDATE stations SET held_since_ms = CASE WHEN $3 = 0 THEN NULL ELSE COALESCE(held_since_ms, $4) END \
+             WHERE org_id = $1 AND id = $2",
+        )
+        .bind(db_id(org.0))
+        .bind(db_id(id.0))
+        .bind(i64::from(held))
+        .bind(at.0)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::not_found("station", id));
+        }
+        let action = if held { "station.park" } else { "station.resume" };
+        audit(&mut tx, actor, Some(org), action, &format!("station:{id}"), &json!({ "reason": reason })).await?;
+        let row = sqlx::query(&format!("SELECT {STATION_COLUMNS} FROM stations WHERE org_id = $1 AND id = $2"))
+            .bind(db_id(org.0))
+            .bind(db_id(id.0))
+            .fetch_one(&mut *tx)
+            .await?;
+        let station = station_from_row(&row)?;
+        tx.commit().await?;
+        Ok(station)
     }
 
     /// Deletes a station and its assignments.
@@ -141,24 +154,7 @@ impl Store {
         let at = now();
         let mut tx = self.begin().await?;
         ensure_org(&mut tx, org).await?;
-        let row = sqlx::query(
-            "INSERT INTO campaigns (org_id, name, norad_id, priority, window_start_ms, window_end_ms, min_el_deg, \
-             policy, transmitter_uuids, created_at_ms, updated_at_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id",
-        )
-        .bind(db_id(org.0))
-        .bind(&c.name)
-        .bind(i64::from(c.norad_id.get()))
-        .bind(i64::from(c.priority))
-        .bind(c.window_start.map(|t| t.0))
-        .bind(c.window_end.map(|t| t.0))
-        .bind(c.min_el_deg)
-        .bind(&c.policy)
-        .bind(json!(c.transmitter_uuids).to_string())
-        .bind(at.0)
-        .fetch_one(&mut *tx)
-        .await?;
-        let id = CampaignId(row_id(&row, "id")?);
+        let id = insert_campaign(&mut tx, org, c, at).await?;
         audit(&mut tx, actor, Some(org), "campaign.create", &format!("campaign:{id}"), &json!({ "name": c.name }))
             .await?;
         tx.commit().await?;
@@ -308,6 +304,37 @@ impl Store {
         self.delete_owned(actor, org, "assignments", "assignment", id.0).await
     }
 
+    /// One station's assignments with their campaigns (what its pass timeline shows), by assignment id.
+    pub async fn station_campaigns(
+        &self,
+        org: OrgId,
+        station: StationId,
+    ) -> Result<Vec<(Assignment, Campaign)>, StoreError> {
+        let columns: String = CAMPAIGN_COLUMNS.split(", ").map(|c| format!("c.{c}")).collect::<Vec<_>>().join(", ");
+        let rows = sqlx::query(&format!(
+            "SELECT a.id AS assignment_id, a.created_at_ms AS assignment_created_at_ms, {columns} \
+             FROM assignments a JOIN campaigns c ON c.id = a.campaign_id \
+             WHERE a.org_id = $1 AND a.station_id = $2 ORDER BY a.id"
+        ))
+        .bind(db_id(org.0))
+        .bind(db_id(station.0))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let campaign = campaign_from_row(row)?;
+                let assignment = Assignment {
+                    id: AssignmentId(row_id(row, "assignment_id")?),
+                    org,
+                    station,
+                    campaign: campaign.id,
+                    created_at: UnixMs(row.try_get("assignment_created_at_ms")?),
+                };
+                Ok((assignment, campaign))
+            })
+            .collect()
+    }
+
     /// All stations, campaigns and assignments of every organization, by id (director start).
     pub(crate) async fn load_fleet(&self) -> Result<(Vec<Station>, Vec<Campaign>, Vec<Assignment>), StoreError> {
         let stations = sqlx::query(&format!("SELECT {STATION_COLUMNS} FROM stations ORDER BY id"))
@@ -354,6 +381,69 @@ impl Store {
     }
 }
 
+/// Inserts one station row (the caller audits and commits).
+pub(crate) async fn insert_station(
+    tx: &mut Tx<'_>,
+    org: OrgId,
+    s: &NewStation,
+    at: UnixMs,
+) -> Result<StationId, StoreError> {
+    let row = sqlx::query(
+        "INSERT INTO stations (org_id, name, lat_deg, lon_deg, alt_m, min_el_deg, horizon_mask, az_min_deg, \
+         az_max_deg, el_min_deg, el_max_deg, az_slew_deg_s, el_slew_deg_s, park_az_deg, park_el_deg, rig, \
+         agent_credential_hash, created_at_ms, updated_at_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18) RETURNING id",
+    )
+    .bind(db_id(org.0))
+    .bind(&s.name)
+    .bind(s.lat_deg)
+    .bind(s.lon_deg)
+    .bind(s.alt_m)
+    .bind(s.min_el_deg)
+    .bind(s.horizon_mask.as_ref().map(|v| v.to_string()))
+    .bind(s.az_min_deg)
+    .bind(s.az_max_deg)
+    .bind(s.el_min_deg)
+    .bind(s.el_max_deg)
+    .bind(s.az_slew_deg_s)
+    .bind(s.el_slew_deg_s)
+    .bind(s.park_az_deg)
+    .bind(s.park_el_deg)
+    .bind(s.rig.as_ref().map(|v| v.to_string()))
+    .bind(s.agent_credential_hash.as_deref())
+    .bind(at.0)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(StationId(row_id(&row, "id")?))
+}
+
+/// Inserts one campaign row (the caller audits and commits).
+pub(crate) async fn insert_campaign(
+    tx: &mut Tx<'_>,
+    org: OrgId,
+    c: &NewCampaign,
+    at: UnixMs,
+) -> Result<CampaignId, StoreError> {
+    let row = sqlx::query(
+        "INSERT INTO campaigns (org_id, name, norad_id, priority, window_start_ms, window_end_ms, min_el_deg, \
+         policy, transmitter_uuids, created_at_ms, updated_at_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id",
+    )
+    .bind(db_id(org.0))
+    .bind(&c.name)
+    .bind(i64::from(c.norad_id.get()))
+    .bind(i64::from(c.priority))
+    .bind(c.window_start.map(|t| t.0))
+    .bind(c.window_end.map(|t| t.0))
+    .bind(c.min_el_deg)
+    .bind(&c.policy)
+    .bind(json!(c.transmitter_uuids).to_string())
+    .bind(at.0)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(CampaignId(row_id(&row, "id")?))
+}
+
 async fn ensure_org(tx: &mut Tx<'_>, org: OrgId) -> Result<(), StoreError> {
     let found =
         sqlx::query("SELECT 1 FROM organizations WHERE id = $1").bind(db_id(org.0)).fetch_optional(&mut **tx).await?;
@@ -382,6 +472,7 @@ fn station_from_row(row: &AnyRow) -> Result<Station, StoreError> {
             rig: json_opt(row, "rig")?,
             agent_credential_hash: row.try_get("agent_credential_hash")?,
         },
+        held_since: row.try_get::<Option<i64>, _>("held_since_ms")?.map(UnixMs),
         created_at: UnixMs(row.try_get("created_at_ms")?),
         updated_at: UnixMs(row.try_get("updated_at_ms")?),
     })

@@ -15,6 +15,7 @@
 //! (`$N` placeholders work in both) and the [`Backend`] only picks the migrations and
 //! the connection pragmas, so the two implementations cannot drift apart.
 
+mod accounts;
 mod catalog;
 mod error;
 mod fleet;
@@ -22,11 +23,14 @@ mod sessions;
 mod tenancy;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod tracking;
 mod types;
 
+pub use accounts::{Enrollment, FleetImport};
 pub use catalog::parse_satnogs_transmitters;
 pub use error::StoreError;
 pub use sessions::Session;
+pub use tracking::{DirectorCommand, DirectorCommandKind, SessionOutcome, TrackingSession};
 pub use types::*;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
@@ -175,6 +179,7 @@ impl Store {
             "assignments",
             "audit_log",
             "sessions",
+            "tracking_sessions",
         ];
         if !TABLES.contains(&table) {
             return Err(StoreError::invalid("table", format!("'{table}' is not a store table")));

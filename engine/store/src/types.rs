@@ -166,6 +166,8 @@ pub struct Station {
     pub id: StationId,
     pub org: OrgId,
     pub settings: NewStation,
+    /// Since when an operator holds the station parked, if so.
+    pub held_since: Option<UnixMs>,
     pub created_at: UnixMs,
     pub updated_at: UnixMs,
 }

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use talos_core::UnixMs;
-use talos_tick::Director;
+use talos_tick::{Director, TickStage};
 
 /// The loop's view of time, injectable so tests run on virtual time.
 pub trait LoopClock {
@@ -74,7 +74,12 @@ pub struct LoopStats {
     pub panics: u64,
     pub last_tick: UnixMs,
     pub last_tick_duration_ms: f64,
+    /// The last tick's stage durations, in `TickStage::ALL` order.
+    pub stage_ms: [f64; STAGES],
 }
+
+/// Number of tick stages.
+pub const STAGES: usize = TickStage::ALL.len();
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoopError {
@@ -115,13 +120,19 @@ pub fn run(
         clock.sleep_until(deadline);
         let began = clock.monotonic();
         let tick_time = UnixMs(first_ms + n as i64 * period_ms);
+        let mut stage_ms = [0.0; STAGES];
         let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
             let _span = tracing::info_span!("tick", t = tick_time.0).entered();
             director.tick_with(tick_time, |stage, run| {
                 let _stage = tracing::info_span!("stage", name = stage.name()).entered();
+                let began = clock.monotonic();
                 run();
+                if let Some(i) = TickStage::ALL.iter().position(|s| *s == stage) {
+                    stage_ms[i] = (clock.monotonic() - began).as_secs_f64() * 1000.0;
+                }
             });
         }));
+        stats.stage_ms = stage_ms;
         let took = clock.monotonic() - began;
         stats.last_tick_duration_ms = took.as_secs_f64() * 1000.0;
         match result {

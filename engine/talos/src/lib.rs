@@ -7,6 +7,9 @@
 
 pub mod bench;
 pub mod data;
+pub mod demo;
 pub mod director_loop;
+pub mod fleet_load;
 pub mod network;
+pub mod serve;
 pub mod store_cli;

@@ -3,7 +3,6 @@
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
-use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -269,10 +268,14 @@ struct BenchPassesArgs {
 
 #[derive(clap::Args, Debug)]
 struct ServeArgs {
-    /// Run on demo stations (SatNOGS stations that were online) and the shipped real satellites.
+    /// Seed a demo organization (SatNOGS stations that were online, the shipped real
+    /// satellites and transmitters) on first start, and print fresh demo credentials.
     #[arg(long)]
     demo: bool,
-    /// Element sets to track instead of the shipped CelesTrak amateur catalog.
+    /// HTTP API address.
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR:PORT")]
+    listen: String,
+    /// Element sets to import before starting (source: the file's name, priority 100).
     #[arg(long)]
     elements: Option<PathBuf>,
     /// Run the clock from this UTC time instead of now (replay or rehearse a pass).
@@ -284,6 +287,14 @@ struct ServeArgs {
     /// Worker threads for the parallel stages and the pass planner.
     #[arg(long)]
     threads: Option<usize>,
+    /// Mark the session cookie Secure (set this when a TLS proxy fronts the API).
+    #[arg(long, env = "TALOS_SECURE_COOKIE")]
+    secure_cookie: bool,
+    /// No per-second status line on stdout.
+    #[arg(long)]
+    quiet: bool,
+    #[command(flatten)]
+    store: StoreArgs,
 }
 
 fn main() {
@@ -517,137 +528,20 @@ fn look(args: LookArgs) -> anyhow::Result<()> {
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    use talos::director_loop::{self, LoopConfig, SystemClock, TickOutcome};
-    use talos::network::demo_network;
-    use talos_tick::{ComputePool, Director, PassPlanner, TickConfig};
-
-    if !args.demo {
-        bail!("`talos serve` needs --demo for now: the store and API that hold a real network arrive with them");
-    }
-    let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let clock = SystemClock::default();
-    let time_offset_ms = match &args.start {
-        Some(start) => UnixMs::parse_rfc3339(start).context("--start")?.0 - clock_utc_now(),
-        None => 0,
+    let options = talos::serve::ServeOptions {
+        location: args.store.location()?,
+        listen: talos::serve::parse_listen(&args.listen)?,
+        demo: args.demo,
+        elements: args.elements,
+        start: args.start.as_deref().map(UnixMs::parse_rfc3339).transpose().context("--start")?,
+        seconds: args.seconds,
+        threads: args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        secure_cookie: args.secure_cookie,
+        console: !args.quiet,
     };
-    let now = UnixMs(clock_utc_now() + time_offset_ms);
-    let satellites = match &args.elements {
-        Some(path) => select_satellites(path, &[])?,
-        None => {
-            let catalog =
-                talos_orbit::elements::parse_catalog(data::AMATEUR_CATALOG).context("shipped amateur catalog")?;
-            data::satellites_from(&catalog.element_sets)
-        }
-    };
-    let pool = ComputePool::new(threads, DEFAULT_MIN_PARALLEL_ITEMS)?;
-    let planner_pool = pool.pool.clone();
-    let mut director = Director::new(pool, TickConfig::default());
-    let info = demo_network(&mut director, &satellites, now)?;
-    eprintln!(
-        "talos demo: {} stations (SatNOGS, online), {} satellites, {} campaigns, {} assignments; clock {}",
-        info.stations, info.satellites, info.campaigns, info.assignments, now
-    );
-    if info.oldest_epoch_days > 14.0 {
-        eprintln!(
-            "warning: the oldest element set is {:.0} days old at {now}; SGP4 errors grow with age (km per day for LEO). \
-             Track with fresh elements (--elements FILE) or rehearse at the catalog's time (--start 2026-08-29T12:00:00Z).",
-            info.oldest_epoch_days
-        );
-    }
-
-    // Pass planning off the tick path: a worker thread plans the next 26 h on the hour
-    // (or when asked), and the loop hands results to the director between ticks.
-    let (plan_requests, plan_inbox) = std::sync::mpsc::channel::<(Vec<talos_tick::planner::PlanInput>, UnixMs)>();
-    let (plan_results, plans) = std::sync::mpsc::channel();
-    std::thread::Builder::new().name("talos-planner".into()).spawn(move || {
-        let mut planner = PassPlanner::new(planner_pool);
-        while let Ok((inputs, start)) = plan_inbox.recv() {
-            let (plan, stats) = planner.plan(&inputs, start, start.plus_ms(26 * 3_600_000));
-            tracing::info!(
-                pairs = stats.pairs,
-                computed = stats.pairs_computed,
-                passes = stats.passes,
-                "pass plan ready"
-            );
-            for failure in &stats.failures {
-                tracing::warn!("pass planning: {failure}");
-            }
-            if plan_results.send(plan).is_err() {
-                break;
-            }
-        }
-    })?;
-
     let stop = Arc::new(AtomicBool::new(false));
     install_stop_handler(stop.clone())?;
-    let config = LoopConfig { time_offset_ms, ..LoopConfig::default() };
-    let deadline = args.seconds.map(|s| now.plus_seconds_f64(s));
-    let names = info.names;
-    let mut planned_hour = i64::MIN;
-    let mut last_line_s = i64::MIN;
-    let mut stdout = std::io::stdout();
-    let result = director_loop::run(&mut director, &clock, &config, &stop, |director, outcome, stats| {
-        if let Ok(plan) = plans.try_recv() {
-            director.set_pass_plan(plan);
-        }
-        let hour = stats.last_tick.0.div_euclid(3_600_000);
-        if hour != planned_hour {
-            planned_hour = hour;
-            let _ = plan_requests.send((director.plan_inputs(), UnixMs(hour * 3_600_000)));
-        }
-        if outcome == TickOutcome::Ticked {
-            let summary = director.outbox().summary;
-            let second = summary.t.0.div_euclid(1000);
-            if second != last_line_s {
-                last_line_s = second;
-                let tracked: HashMap<u32, usize> =
-                    director.outbox().rot.iter().filter_map(|s| s.norad_id).fold(HashMap::new(), |mut m, n| {
-                        *m.entry(n.get()).or_default() += 1;
-                        m
-                    });
-                let mut top: Vec<_> = tracked.into_iter().collect();
-                top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-                let top: Vec<String> = top
-                    .iter()
-                    .take(3)
-                    .map(|(n, c)| {
-                        format!(
-                            "{} x{c}",
-                            NoradId::new(u64::from(*n)).ok().and_then(|id| names.get(&id)).map_or("?", |s| s.trim())
-                        )
-                    })
-                    .collect();
-                let _ = writeln!(
-                    stdout,
-                    "{} tick {:>6} {:>6.2} ms | tracking {:>3} stations, preposition {:>3} | aos {:>2} (+{} in progress) los {:>2} | sats ok {:>3} failed {} | missed {} panics {} | {}",
-                    summary.t,
-                    summary.tick,
-                    stats.last_tick_duration_ms,
-                    summary.stations_tracking,
-                    summary.stations_prepositioning,
-                    summary.aos_events,
-                    summary.aos_first_sight,
-                    summary.los_events,
-                    summary.satellites_propagated,
-                    summary.satellites_failed,
-                    stats.missed_ticks,
-                    stats.panics,
-                    top.join(", ")
-                );
-            }
-        }
-        if deadline.is_some_and(|d| stats.last_tick >= d) {
-            stop.store(true, Ordering::Relaxed);
-        }
-    });
-    let stats = result?;
-    eprintln!("talos: stopped after {} ticks ({} missed, {} panics)", stats.ticks, stats.missed_ticks, stats.panics);
-    Ok(())
-}
-
-/// The composition root is where wall-clock time enters.
-fn clock_utc_now() -> i64 {
-    chrono::Utc::now().timestamp_millis()
+    talos::serve::serve(options, stop)
 }
 
 /// SIGINT/SIGTERM set the stop flag; the loop finishes its tick and returns.

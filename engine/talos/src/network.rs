@@ -50,6 +50,7 @@ fn station_from(id: u64, org: u64, s: &SatnogsStation) -> Station {
         mask: None,
         rotator: RotatorLimits::default(),
         park: AzEl { az_deg: 0.0, el_deg: 90.0 },
+        held: false,
     }
 }
 

@@ -49,10 +49,29 @@ impl DataLocation {
         Ok(Self { data_dir, database_url })
     }
 
-    async fn connect(&self) -> anyhow::Result<Store> {
+    pub async fn connect(&self) -> anyhow::Result<Store> {
         Store::connect(&self.database_url)
             .await
             .with_context(|| format!("cannot open the database {}", redact_url(&self.database_url)))
+    }
+}
+
+impl DataLocation {
+    /// The SQLite file (and its WAL and shared-memory files) readable by the owner only:
+    /// it holds password and key hashes. PostgreSQL manages its own files.
+    pub fn protect_database_file(&self) -> anyhow::Result<()> {
+        let Some(rest) = self.database_url.strip_prefix("sqlite://") else { return Ok(()) };
+        let path = rest.split('?').next().unwrap_or(rest);
+        #[cfg(unix)]
+        for suffix in ["", "-wal", "-shm"] {
+            use std::os::unix::fs::PermissionsExt;
+            let file = PathBuf::from(format!("{path}{suffix}"));
+            if file.exists() {
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+                    .with_context(|| format!("restricting {} to its owner", file.display()))?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -160,6 +179,19 @@ pub async fn import_catalog(
         bail!("{} of {} file(s) not imported: {}", failed.len(), files.len(), failed.join(", "));
     }
     Ok(())
+}
+
+/// Imports one element-set file into an open store (`serve --elements`); returns the summary line.
+pub async fn import_catalog_into(
+    store: &Store,
+    path: &Path,
+    source: Option<String>,
+    priority: i32,
+) -> anyhow::Result<String> {
+    let summary =
+        import_catalog_file(store, path, &CatalogImportOptions { source, priority }, &ProgressBar::hidden()).await?;
+    eprintln!("talos: {summary}");
+    Ok(summary)
 }
 
 async fn import_catalog_file(
@@ -337,7 +369,7 @@ fn read_password_line(mut input: impl BufRead) -> anyhow::Result<String> {
 }
 
 /// Random alphanumerics from the OS generator (rejection sampling keeps them uniform).
-fn generate_password() -> String {
+pub fn generate_password() -> String {
     use argon2::password_hash::rand_core::{OsRng, RngCore};
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     let limit = 256 - 256 % ALPHABET.len();

@@ -38,7 +38,7 @@ impl Default for RotatorLimits {
 }
 
 /// A ground station: one antenna with its rotator and radio.
-#[derive(Component, Debug, Clone)]
+#[derive(Component, Debug, Clone, PartialEq)]
 pub struct Station {
     pub id: StationId,
     pub org: OrgId,
@@ -48,6 +48,8 @@ pub struct Station {
     pub mask: Option<HorizonMask>,
     pub rotator: RotatorLimits,
     pub park: AzEl,
+    /// Held parked by an operator command: the station tracks nothing until resumed.
+    pub held: bool,
 }
 
 /// A satellite with its current element set, ready to propagate.
@@ -74,7 +76,7 @@ pub struct Transmitter {
 }
 
 /// A campaign: observe one satellite with a priority inside an optional window.
-#[derive(Component, Debug, Clone)]
+#[derive(Component, Debug, Clone, PartialEq)]
 pub struct Campaign {
     pub id: CampaignId,
     pub org: OrgId,

@@ -11,6 +11,7 @@
 
 pub mod components;
 pub mod director;
+pub mod fleet;
 pub mod layout;
 pub mod outbox;
 pub mod planner;
@@ -19,9 +20,10 @@ pub mod systems;
 
 pub use components::{Assignment, AzEl, Campaign, RotatorLimits, SatelliteOrbit, Station, Transmitter};
 pub use director::{Director, TickStage};
+pub use fleet::{AssignmentSpec, FleetSpec, FleetSyncReport};
 pub use outbox::{
-    AosReached, LosReached, Outbox, RigSetpoint, RotSetpoint, StationCommand, StationCommandKind, TickSummary,
-    TrackingEvent, TrajectoryPoint,
+    AosReached, LosReached, Outbox, RigSetpoint, RotSetpoint, SessionEnd, StationCommand, StationCommandKind,
+    TickSummary, TrackingEvent, TrajectoryPoint,
 };
 pub use planner::{PassPlanner, PlannedPass};
 pub use resources::{ComputePool, LeaseEpoch, PassPlan, TickClock, TickConfig};

@@ -53,8 +53,22 @@ pub struct StationCommand {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum StationCommandKind {
     SessionStart { assignment: AssignmentId, norad_id: NoradId, aos: UnixMs },
-    SessionStop { assignment: AssignmentId, norad_id: NoradId, los: UnixMs },
+    SessionStop { assignment: AssignmentId, norad_id: NoradId, los: UnixMs, reason: SessionEnd },
     Park { az_deg: f64, el_deg: f64 },
+}
+
+/// Why a tracking session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionEnd {
+    /// The satellite set (or the campaign window closed): the pass is complete.
+    Los,
+    /// The policy switched the station to another assignment.
+    Preempted,
+    /// An operator held the station parked.
+    Held,
+    /// The assignment, campaign or satellite was removed.
+    Removed,
 }
 
 /// The satellite rose above an assignment's effective threshold.
@@ -62,6 +76,7 @@ pub enum StationCommandKind {
 pub struct AosReached {
     pub assignment: AssignmentId,
     pub station: StationId,
+    pub org: OrgId,
     pub norad_id: NoradId,
     pub t: UnixMs,
     pub az_deg: f64,
@@ -75,6 +90,7 @@ pub struct AosReached {
 pub struct LosReached {
     pub assignment: AssignmentId,
     pub station: StationId,
+    pub org: OrgId,
     pub norad_id: NoradId,
     pub t: UnixMs,
     pub az_deg: f64,

@@ -32,6 +32,7 @@ fn station(id: u64, observer: Observer) -> Station {
         mask: None,
         rotator: RotatorLimits::default(),
         park: AzEl { az_deg: 0.0, el_deg: 90.0 },
+        held: false,
     }
 }
 
@@ -117,7 +118,13 @@ fn aos_and_los_follow_a_real_iss_pass_with_session_and_park_commands() {
 
     let kinds: Vec<_> = rec.commands.iter().map(|(_, c)| c.kind.clone()).collect();
     assert!(matches!(kinds[0], StationCommandKind::SessionStart { assignment: AssignmentId(7), .. }), "{kinds:?}");
-    assert!(matches!(kinds[1], StationCommandKind::SessionStop { assignment: AssignmentId(7), .. }), "{kinds:?}");
+    assert!(
+        matches!(
+            kinds[1],
+            StationCommandKind::SessionStop { assignment: AssignmentId(7), reason: SessionEnd::Los, .. }
+        ),
+        "{kinds:?}"
+    );
     assert!(matches!(kinds[2], StationCommandKind::Park { az_deg: 0.0, el_deg: 90.0 }), "{kinds:?}");
     assert_eq!(kinds.len(), 3);
 
@@ -292,4 +299,96 @@ fn the_same_inputs_give_the_same_outputs() {
     let (a, b) = (record(), record());
     assert!(a.len() > 10_000);
     assert_eq!(a, b);
+}
+
+/// The fleet of [`iss_director`] as a spec, for `sync_fleet`.
+fn iss_fleet(station_spec: Station, assignments: &[u64]) -> FleetSpec {
+    let iss = satellite(25544);
+    FleetSpec {
+        campaigns: vec![campaign(1, iss.norad_id, 1)],
+        assignments: assignments
+            .iter()
+            .map(|&id| AssignmentSpec { id: AssignmentId(id), station: station_spec.id, campaign: CampaignId(1) })
+            .collect(),
+        stations: vec![station_spec],
+        satellites: vec![iss],
+    }
+}
+
+fn session_stops(rec: &Recording) -> Vec<SessionEnd> {
+    rec.commands
+        .iter()
+        .filter_map(|(_, c)| match c.kind {
+            StationCommandKind::SessionStop { reason, .. } => Some(reason),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn fleet_sync_keeps_unchanged_entities_and_their_tracking_state() {
+    let pass = iss_pass();
+    let mut d = director();
+    let report = d.sync_fleet(iss_fleet(station(1, berlin()), &[7]));
+    assert_eq!(
+        (report.stations, report.satellites, report.campaigns, report.assignments),
+        ((1, 0, 0), (1, 0, 0), (1, 0, 0), (1, 0, 0))
+    );
+    let mid = UnixMs(((pass.aos.0 + pass.los.0) / 2 / 500) * 500);
+    let first = run(&mut d, mid.plus_ms(-5_000), mid);
+    assert_eq!(first.events.len(), 1, "first sight of the pass in progress");
+
+    // The same fleet again (a reload after an unrelated change): nothing changes, no new session.
+    let again = d.sync_fleet(iss_fleet(station(1, berlin()), &[7]));
+    assert!(!again.changed(), "{again:?}");
+    let rec = run(&mut d, mid.plus_ms(500), mid.plus_ms(5_000));
+    assert!(rec.events.is_empty() && rec.commands.is_empty(), "{:?} {:?}", rec.events, rec.commands);
+    assert_eq!(rec.rot.len(), 10, "still tracking");
+
+    // A changed station setting replaces the component in place: tracking goes on.
+    let mut moved = station(1, berlin());
+    moved.min_el_deg = 1.0;
+    let changed = d.sync_fleet(iss_fleet(moved, &[7]));
+    assert_eq!(changed.stations, (0, 1, 0));
+    let rec = run(&mut d, mid.plus_ms(5_500), mid.plus_ms(6_000));
+    assert!(rec.commands.is_empty(), "{:?}", rec.commands);
+    assert_eq!(rec.rot.len(), 2);
+}
+
+#[test]
+fn fleet_sync_removal_and_operator_hold_end_sessions_with_their_reason() {
+    let pass = iss_pass();
+    let mid = UnixMs(((pass.aos.0 + pass.los.0) / 2 / 500) * 500);
+
+    // Removing the assignment mid-pass: the session stops as removed, the rotator parks.
+    let mut d = director();
+    d.sync_fleet(iss_fleet(station(1, berlin()), &[7]));
+    run(&mut d, mid.plus_ms(-2_000), mid);
+    let report = d.sync_fleet(iss_fleet(station(1, berlin()), &[]));
+    assert_eq!(report.assignments, (0, 0, 1));
+    let rec = run(&mut d, mid.plus_ms(500), mid.plus_ms(2_000));
+    assert_eq!(session_stops(&rec), vec![SessionEnd::Removed]);
+    assert!(rec.commands.iter().any(|(_, c)| matches!(c.kind, StationCommandKind::Park { .. })));
+    assert!(rec.rot.is_empty());
+
+    // Holding the station mid-pass: the session stops as held and nothing is tracked until resumed.
+    let mut d = director();
+    d.sync_fleet(iss_fleet(station(1, berlin()), &[7]));
+    run(&mut d, mid.plus_ms(-2_000), mid);
+    let mut held = station(1, berlin());
+    held.held = true;
+    d.sync_fleet(iss_fleet(held, &[7]));
+    let rec = run(&mut d, mid.plus_ms(500), mid.plus_ms(2_000));
+    assert_eq!(session_stops(&rec), vec![SessionEnd::Held]);
+    assert!(rec.rot.is_empty(), "a held station gets no setpoints");
+    d.sync_fleet(iss_fleet(station(1, berlin()), &[7]));
+    let rec = run(&mut d, mid.plus_ms(2_500), mid.plus_ms(3_000));
+    assert!(matches!(rec.commands[0].1.kind, StationCommandKind::SessionStart { .. }), "{:?}", rec.commands);
+    assert_eq!(rec.rot.len(), 2, "resumed");
+
+    // A station whose campaign is missing from the spec: its assignment is reported dangling, not spawned.
+    let mut spec = iss_fleet(station(1, berlin()), &[7]);
+    spec.campaigns.clear();
+    let report = director().sync_fleet(spec);
+    assert_eq!((report.dangling_assignments, report.assignments), (1, (0, 0, 0)));
 }

@@ -62,6 +62,10 @@ pub fn choose_targets(
             let (ra, rb) = (&layout.assignments[a], &layout.assignments[b]);
             ra.priority.cmp(&rb.priority).then(table.looks[a].el_deg.total_cmp(&table.looks[b].el_deg))
         });
+        if station.station.held {
+            targets.current.push(Target::Idle);
+            continue;
+        }
         let target = match tracked {
             Some(r) => {
                 let row = &layout.assignments[r];

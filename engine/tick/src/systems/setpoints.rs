@@ -10,9 +10,11 @@ use talos_orbit::frames::EARTH_ROTATION_RAD_S;
 use talos_orbit::{EcefState, downlink_hz, look_angles, uplink_hz};
 
 use crate::layout::Layout;
-use crate::outbox::{Outbox, RigSetpoint, RotSetpoint, StationCommand, StationCommandKind, TrajectoryPoint};
+use crate::outbox::{
+    Outbox, RigSetpoint, RotSetpoint, SessionEnd, StationCommand, StationCommandKind, TrajectoryPoint,
+};
 use crate::resources::{ComputePool, LeaseEpoch, TickClock, TickConfig};
-use crate::systems::policy::{StationTargets, Target};
+use crate::systems::policy::{GONE_ROW, StationTargets, Target};
 use crate::systems::propagate::SatelliteStates;
 
 /// Earth gravitational parameter, km^3/s^2 (WGS84).
@@ -195,10 +197,16 @@ fn session_commands(
         return;
     }
     if let Some((assignment, norad_id)) = before {
+        let reason = match (previous, target) {
+            _ if station.held => SessionEnd::Held,
+            (Target::Track { row: GONE_ROW, .. }, _) => SessionEnd::Removed,
+            (_, Target::Track { .. }) => SessionEnd::Preempted,
+            _ => SessionEnd::Los,
+        };
         commands.push(StationCommand {
             station: station.id,
             org: station.org,
-            kind: StationCommandKind::SessionStop { assignment, norad_id, los: now },
+            kind: StationCommandKind::SessionStop { assignment, norad_id, los: now, reason },
         });
     }
     if let Some((assignment, norad_id)) = after {

@@ -38,6 +38,7 @@ pub fn update_visibility(
                 aos.write(AosReached {
                     assignment: row.id,
                     station: station.id,
+                    org: station.org,
                     norad_id: row.norad_id,
                     t: now,
                     az_deg: look.az_deg,
@@ -48,6 +49,7 @@ pub fn update_visibility(
                 los.write(LosReached {
                     assignment: row.id,
                     station: station.id,
+                    org: station.org,
                     norad_id: row.norad_id,
                     t: now,
                     az_deg: look.az_deg,
