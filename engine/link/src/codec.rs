@@ -33,10 +33,11 @@ pub fn encode(message: &Message) -> Vec<u8> {
 /// Parses and validates a message received on `topic`.
 ///
 /// Checks, in order: the topic is a TALOS topic (`bad_topic`); the size
-/// (`oversize`); UTF-8, JSON syntax, an object with a string `schema` (`malformed`); the
-/// schema is known (`unknown_schema`) and belongs on the topic (`wrong_topic`); the fields
-/// (`malformed`: missing, unknown, duplicated or mistyped); the value ranges
-/// (`out_of_range`). Ordering and staleness are the [`crate::SetpointGate`]'s job.
+/// (`oversize`); UTF-8, JSON syntax, an object with a string `schema`, no duplicate keys,
+/// no arrays but `points` (`malformed`); the schema is known (`unknown_schema`) and belongs
+/// on the topic (`wrong_topic`); the fields (`malformed`: missing, unknown or mistyped, or
+/// not fitting the `action`); the value ranges (`out_of_range`). Ordering and staleness
+/// are the [`crate::SetpointGate`]'s job.
 pub fn decode(topic: &str, payload: &[u8]) -> Result<Message, Reject> {
     let parsed = Topic::parse(topic).map_err(|error| Reject::BadTopic { topic: echo(topic), error })?;
     decode_on(&parsed, payload)

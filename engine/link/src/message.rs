@@ -13,6 +13,9 @@ use crate::topic::{CmdLeaf, StateLeaf, Topic};
 
 /// Every message of the contract. Serialized as one JSON object whose first key is
 /// `schema` (e.g. `{"schema":"talos.rot.v1","seq":...}`).
+///
+/// Read messages with [`crate::decode`], never with serde directly: the `Deserialize`
+/// impl alone checks neither the topic, nor the shape, nor the ranges.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "schema")]
 pub enum Message {

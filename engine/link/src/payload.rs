@@ -4,7 +4,7 @@
 //! Every struct denies unknown fields: a typo or a field from a newer schema is rejected,
 //! never silently dropped. Optional fields are left out of the encoding when absent and
 //! read back from either an absent key or `null`. The ranges each value must lie in are
-//! checked by [`crate::validate`], not here.
+//! checked by [`crate::validate()`], not here.
 
 use serde::{Deserialize, Serialize};
 use talos_core::{AssignmentId, NoradId, UnixMs};
