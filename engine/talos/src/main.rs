@@ -12,6 +12,7 @@ use talos_core::{GeodeticPosition, NoradId, UnixMs};
 use talos_orbit::{Observer, PassQuery, SampledTrajectory, Satellite, find_passes, look_angles};
 
 use talos::bench::{self, DEFAULT_MIN_PARALLEL_ITEMS};
+use talos::catalog_fetch;
 use talos::data;
 use talos::network::NetworkSize;
 use talos::store_cli;
@@ -70,6 +71,19 @@ impl StoreArgs {
 enum CatalogCommand {
     /// Import element-set files (each in its own transaction; exit 1 if any file failed).
     Import(CatalogImportArgs),
+    /// Fetch element sets over HTTP(S) once per source into the store, keeping each body as
+    /// the source's last good copy in <data-dir>/catalog (exit 1 if any source failed).
+    Fetch(CatalogFetchArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct CatalogFetchArgs {
+    /// A source as NAME=URL or NAME=URL@PRIORITY (repeatable). NAME is stored with the sets
+    /// and names the cached copy; the highest PRIORITY (default 0) wins per object.
+    #[arg(long = "source-url", required = true, value_name = "NAME=URL[@PRIORITY]")]
+    sources: Vec<catalog_fetch::CatalogSource>,
+    #[command(flatten)]
+    store: StoreArgs,
 }
 
 #[derive(clap::Args, Debug)]
@@ -335,6 +349,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let location = args.store.location()?;
             let options = store_cli::CatalogImportOptions { source: args.source, priority: args.priority };
             block_on(store_cli::import_catalog(&location, &args.files, &options))
+        }
+        Command::Catalog(CatalogCommand::Fetch(args)) => {
+            let location = args.store.location()?;
+            block_on(catalog_fetch::fetch_command(&location, &args.sources))
         }
         Command::Transmitters(TransmittersCommand::Import(args)) => {
             let location = args.store.location()?;
