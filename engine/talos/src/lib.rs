@@ -6,6 +6,7 @@
 //! here, never in talos-orbit or talos-tick.
 
 pub mod bench;
+pub mod catalog_fetch;
 pub mod data;
 pub mod demo;
 pub mod director_loop;

@@ -11,6 +11,7 @@ use talos_core::{GeodeticPosition, NoradId, UnixMs};
 use talos_orbit::{Observer, PassQuery, SampledTrajectory, Satellite, find_passes, look_angles};
 
 use talos::bench::{self, DEFAULT_MIN_PARALLEL_ITEMS};
+use talos::catalog_fetch;
 use talos::data;
 use talos::network::NetworkSize;
 use talos::store_cli;
@@ -69,6 +70,19 @@ impl StoreArgs {
 enum CatalogCommand {
     /// Import element-set files (each in its own transaction; exit 1 if any file failed).
     Import(CatalogImportArgs),
+    /// Fetch element sets over HTTP(S) once per source into the store, keeping each body as
+    /// the source's last good copy in <data-dir>/catalog (exit 1 if any source failed).
+    Fetch(CatalogFetchArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct CatalogFetchArgs {
+    /// A source as NAME=URL or NAME=URL@PRIORITY (repeatable). NAME is stored with the sets
+    /// and names the cached copy; the highest PRIORITY (default 0) wins per object.
+    #[arg(long = "source-url", required = true, value_name = "NAME=URL[@PRIORITY]")]
+    sources: Vec<catalog_fetch::CatalogSource>,
+    #[command(flatten)]
+    store: StoreArgs,
 }
 
 #[derive(clap::Args, Debug)]
@@ -293,6 +307,14 @@ struct ServeArgs {
     /// No per-second status line on stdout.
     #[arg(long)]
     quiet: bool,
+    /// Element-set source fetched at start and then every --catalog-interval-h, as
+    /// NAME=URL[@PRIORITY] (repeatable), e.g.
+    /// celestrak-amateur=https://celestrak.org/NORAD/elements/gp.php?GROUP=amateur&FORMAT=tle@10
+    #[arg(long = "catalog-source", value_name = "NAME=URL[@PRIORITY]")]
+    catalog_sources: Vec<talos::catalog_fetch::CatalogSource>,
+    /// Hours between scheduled catalog fetches (CelesTrak asks for no more than one per 2 h).
+    #[arg(long = "catalog-interval-h", default_value_t = 6.0)]
+    catalog_interval_h: f64,
     #[command(flatten)]
     store: StoreArgs,
 }
@@ -346,6 +368,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let location = args.store.location()?;
             let options = store_cli::CatalogImportOptions { source: args.source, priority: args.priority };
             block_on(store_cli::import_catalog(&location, &args.files, &options))
+        }
+        Command::Catalog(CatalogCommand::Fetch(args)) => {
+            let location = args.store.location()?;
+            block_on(catalog_fetch::fetch_command(&location, &args.sources))
         }
         Command::Transmitters(TransmittersCommand::Import(args)) => {
             let location = args.store.location()?;
@@ -528,6 +554,7 @@ fn look(args: LookArgs) -> anyhow::Result<()> {
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    talos::catalog_fetch::check_unique_names(&args.catalog_sources).context("--catalog-source")?;
     let options = talos::serve::ServeOptions {
         location: args.store.location()?,
         listen: talos::serve::parse_listen(&args.listen)?,
@@ -538,10 +565,19 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         threads: args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
         secure_cookie: args.secure_cookie,
         console: !args.quiet,
+        catalog_interval: catalog_interval(args.catalog_interval_h)?,
+        catalog_sources: args.catalog_sources,
     };
     let stop = Arc::new(AtomicBool::new(false));
     install_stop_handler(stop.clone())?;
     talos::serve::serve(options, stop)
+}
+
+fn catalog_interval(hours: f64) -> anyhow::Result<std::time::Duration> {
+    if !(hours.is_finite() && (0.01..=24.0 * 30.0).contains(&hours)) {
+        bail!("--catalog-interval-h {hours}: expected 0.01 to 720 hours");
+    }
+    Ok(std::time::Duration::from_secs_f64(hours * 3600.0))
 }
 
 /// SIGINT/SIGTERM set the stop flag; the loop finishes its tick and returns.

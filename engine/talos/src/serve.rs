@@ -54,6 +54,9 @@ pub struct ServeOptions {
     pub secure_cookie: bool,
     /// Print one status line per second on stdout.
     pub console: bool,
+    /// Element-set sources fetched at start and then every `catalog_interval`.
+    pub catalog_sources: Vec<crate::catalog_fetch::CatalogSource>,
+    pub catalog_interval: Duration,
 }
 
 /// Hours of passes the planner keeps ahead of the tick.
@@ -92,6 +95,8 @@ pub struct DirectorShared {
     commands_recorded: AtomicU64,
     commands_unrecorded: AtomicU64,
     clock: talos_api::Clock,
+    /// Scheduled catalog fetches, when sources are configured.
+    fetch_board: Option<Arc<crate::catalog_fetch::FetchBoard>>,
 }
 
 impl std::fmt::Debug for DirectorShared {
@@ -113,7 +118,14 @@ impl DirectorShared {
             commands_recorded: AtomicU64::new(0),
             commands_unrecorded: AtomicU64::new(0),
             clock,
+            fetch_board: None,
         }
+    }
+
+    /// Adds the catalog fetch board's metrics (staleness per source) to `/metrics`.
+    pub fn with_fetch_board(mut self, board: Arc<crate::catalog_fetch::FetchBoard>) -> Self {
+        self.fetch_board = Some(board);
+        self
     }
 
     /// A new fleet was loaded: its propagators serve pass prediction from now on.
@@ -227,6 +239,10 @@ impl DirectorStatus for DirectorShared {
             let _ = writeln!(out, "talos_element_set_age_seconds{{which=\"oldest\"}} {:.0}", age(m.epochs_s[0]));
             let _ = writeln!(out, "talos_element_set_age_seconds{{which=\"median\"}} {:.0}", age(median));
             let _ = writeln!(out, "talos_element_set_age_seconds{{which=\"newest\"}} {:.0}", age(newest));
+        }
+        drop(m);
+        if let Some(board) = &self.fetch_board {
+            out.push_str(&board.render_prometheus((self.clock)()));
         }
     }
 
@@ -428,7 +444,8 @@ async fn serve_async(options: ServeOptions, stop: Arc<AtomicBool>) -> anyhow::Re
         );
     }
 
-    let shared = Arc::new(DirectorShared::new(clock.clone()));
+    let fetch_board = Arc::new(crate::catalog_fetch::FetchBoard::new());
+    let shared = Arc::new(DirectorShared::new(clock.clone()).with_fetch_board(fetch_board.clone()));
     shared.set_fleet(&fleet);
     let (hub, requests) = LiveHub::new();
     let state = AppState::new(store.clone(), shared.clone(), clock.clone()).with_live(hub.clone());
@@ -466,6 +483,26 @@ async fn serve_async(options: ServeOptions, stop: Arc<AtomicBool>) -> anyhow::Re
     let reloader = tokio::spawn(reload_fleets(store.clone(), requests, fleet_tx, shared.clone()));
     let recorder = tokio::spawn(record_commands(store.clone(), commands_rx, shared.clone()));
     let maintenance = tokio::spawn(maintain(store.clone(), limiter, clock.clone()));
+    let catalog = (!options.catalog_sources.is_empty()).then(|| {
+        let (updated_tx, mut updated_rx) = tokio::sync::mpsc::channel::<()>(1);
+        let scheduler = crate::catalog_fetch::spawn_scheduler(
+            store.clone(),
+            options.catalog_sources.clone(),
+            options.location.data_dir.join("catalog"),
+            options.catalog_interval,
+            fetch_board.clone(),
+            clock.clone(),
+            updated_tx,
+        );
+        // New element sets reach the director like any fleet change.
+        let hub = hub.clone();
+        let forwarder = tokio::spawn(async move {
+            while updated_rx.recv().await.is_some() {
+                hub.request(DirectorRequest::ReloadFleet);
+            }
+        });
+        (scheduler, forwarder)
+    });
 
     let listener = tokio::net::TcpListener::bind(options.listen)
         .await
@@ -492,6 +529,10 @@ async fn serve_async(options: ServeOptions, stop: Arc<AtomicBool>) -> anyhow::Re
     let _ = director_done.await;
     reloader.abort();
     maintenance.abort();
+    if let Some((scheduler, forwarder)) = catalog {
+        scheduler.abort();
+        forwarder.abort();
+    }
     // The recorder ends when the director's sender is gone, after writing what it holds.
     if tokio::time::timeout(Duration::from_secs(10), recorder).await.is_err() {
         tracing::error!("the command recorder did not finish within 10 s; some commands may be unrecorded");
