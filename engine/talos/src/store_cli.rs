@@ -313,40 +313,16 @@ pub async fn add_user(
         bail!("the password read from stdin is too short: at least {MIN_PASSWORD_CHARS} characters are required");
     }
     let store = location.connect().await?;
-    match store.find_user_by_email(email).await {
-        Ok(_) => bail!("a user with email {email} already exists"),
-        Err(StoreError::NotFound { .. }) => {}
-        Err(e) => return Err(e).context("looking the email up"),
-    }
-    let existing = match store.find_organization_by_name(org).await {
-        Ok(found) => Some(found),
-        Err(StoreError::NotFound { .. }) => None,
-        Err(e) => return Err(e).context("looking the organization up"),
-    };
-    if existing.is_none() && role != Role::Owner {
-        bail!("organization {org:?} does not exist; create it by adding its first user with --role owner");
-    }
     let hash = hash_password(&password)?;
-    let user = store.create_user(&Actor::System, email, &hash).await.map_err(|e| match e {
+    // One transaction: the user, the organization when it is created, the membership.
+    let enrolled = store.enroll_user(&Actor::System, email, &hash, org, role).await.map_err(|e| match e {
         StoreError::Conflict { .. } => anyhow!("a user with email {email} already exists"),
-        other => anyhow!(other).context(format!("creating the user {email}")),
+        StoreError::NotFound { .. } => {
+            anyhow!("organization {org:?} does not exist; create it by adding its first user with --role owner")
+        }
+        other => anyhow!(other).context(format!("adding {email} to organization {org:?}")),
     })?;
-    let org_id = match existing {
-        Some(found) => {
-            store
-                .add_member(&Actor::System, found.id, user.id, role)
-                .await
-                .with_context(|| format!("adding {email} to organization {org:?}"))?;
-            found.id
-        }
-        None => {
-            store
-                .create_organization(&Actor::System, org, Some(user.id))
-                .await
-                .with_context(|| format!("creating organization {org:?}"))?
-                .id
-        }
-    };
+    let (user, org_id) = (enrolled.user, enrolled.org.id);
     store.close().await;
     println!("user {email} (id {}) added to organization {org:?} (id {org_id}) as {}", user.id.0, role.as_str());
     if password_source == PasswordSource::Generate {
