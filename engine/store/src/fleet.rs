@@ -69,6 +69,7 @@ impl Store {
         id: StationId,
         s: &NewStation,
     ) -> Result<Station, StoreError> {
+        validate_station(s)?;
         let at = now();
         let mut tx = self.begin().await?;
         let row = sqlx::query(
@@ -381,6 +382,36 @@ impl Store {
     }
 }
 
+/// Checks what the schema cannot: the horizon mask's shape and ranges (the director
+/// reads it as `[[az_deg, el_deg], ...]` and would otherwise have to leave the station out).
+fn validate_station(s: &NewStation) -> Result<(), StoreError> {
+    let Some(mask) = &s.horizon_mask else { return Ok(()) };
+    let invalid = |reason: String| StoreError::invalid("horizon_mask", reason);
+    let points = mask.as_array().ok_or_else(|| invalid("expected an array of [az_deg, el_deg] pairs".into()))?;
+    if points.is_empty() || points.len() > 3600 {
+        return Err(invalid(format!("expected 1 to 3600 points, got {}", points.len())));
+    }
+    let mut azimuths = Vec::with_capacity(points.len());
+    for (i, p) in points.iter().enumerate() {
+        let pair = p.as_array().filter(|a| a.len() == 2);
+        let (az, el) = match pair.map(|a| (a[0].as_f64(), a[1].as_f64())) {
+            Some((Some(az), Some(el))) => (az, el),
+            _ => return Err(invalid(format!("point {i}: expected [az_deg, el_deg] numbers, got {p}"))),
+        };
+        if !(0.0..360.0).contains(&az) {
+            return Err(invalid(format!("point {i}: az_deg {az} outside [0, 360)")));
+        }
+        if !(-5.0..=90.0).contains(&el) {
+            return Err(invalid(format!("point {i}: el_deg {el} outside [-5, 90]")));
+        }
+        if azimuths.contains(&az.to_bits()) {
+            return Err(invalid(format!("point {i}: azimuth {az} appears twice")));
+        }
+        azimuths.push(az.to_bits());
+    }
+    Ok(())
+}
+
 /// Inserts one station row (the caller audits and commits).
 pub(crate) async fn insert_station(
     tx: &mut Tx<'_>,
@@ -388,6 +419,7 @@ pub(crate) async fn insert_station(
     s: &NewStation,
     at: UnixMs,
 ) -> Result<StationId, StoreError> {
+    validate_station(s)?;
     let row = sqlx::query(
         "INSERT INTO stations (org_id, name, lat_deg, lon_deg, alt_m, min_el_deg, horizon_mask, az_min_deg, \
          az_max_deg, el_min_deg, el_max_deg, az_slew_deg_s, el_slew_deg_s, park_az_deg, park_el_deg, rig, \
