@@ -125,10 +125,11 @@ impl Store {
                 DirectorCommandKind::SessionStop { assignment, norad_id, outcome } => {
                     sqlx::query(
                         "UPDATE tracking_sessions SET ended_at_ms = $1, outcome = $2 \
-                         WHERE station_id = $3 AND assignment_id = $4 AND ended_at_ms IS NULL",
+                         WHERE org_id = $3 AND station_id = $4 AND assignment_id = $5 AND ended_at_ms IS NULL",
                     )
                     .bind(c.at.0)
                     .bind(outcome.as_str())
+                    .bind(db_id(c.org.0))
                     .bind(db_id(c.station.0))
                     .bind(db_id(assignment.0))
                     .execute(&mut *tx)

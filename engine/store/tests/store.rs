@@ -1088,6 +1088,9 @@ async fn tracking_sessions_list_newest_first_by_station_with_a_cursor_and_never_
     let rest = store.list_tracking_sessions(a, Some(s), on_s_page.next, 100).await.unwrap();
     assert_eq!(rest.items.iter().map(|x| x.started_at.0).collect::<Vec<_>>(), [2_000, 0]);
 
+    // A stop recorded for one organization never closes another's session, even when it
+    // names that organization's station and assignment.
+    store.record_director_commands(&[stop(a, t, tasg, 9_000, SessionOutcome::Removed)]).await.unwrap();
     // Another organization's rows never show, by org or by its station id.
     let theirs = sessions_of(&store, b).await;
     assert_eq!(theirs.len(), 3);
