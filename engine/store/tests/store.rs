@@ -839,7 +839,7 @@ async fn station_campaigns_lists_one_stations_assignments_within_its_org(store: 
 
     let got = store.station_campaigns(a, s1.id).await.unwrap();
     // By assignment id, with the full assignment and campaign rows.
-    assert_eq!(got, [(a13.clone(), c3.clone()), (a11.clone(), c1.clone())]);
+    assert_eq!(got, [(a13, c3.clone()), (a11, c1.clone())]);
     let got = store.station_campaigns(a, s2.id).await.unwrap();
     assert_eq!(got.len(), 1);
     assert_eq!((got[0].0.station, got[0].1.id, got[0].1.settings.name.as_str()), (s2.id, c2.id, "ao-7"));
