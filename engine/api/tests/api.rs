@@ -154,6 +154,8 @@ fn id_routes(org: u64, t: &Tenant) -> Vec<(Method, String, Option<Value>)> {
         (Method::POST, format!("{o}/stations"), Some(station.clone())),
         (Method::GET, format!("{o}/stations/{}", t.station), None),
         (Method::PATCH, format!("{o}/stations/{}", t.station), Some(json!({ "name": "y" }))),
+        (Method::POST, format!("{o}/stations/{}/commands", t.station), Some(json!({ "command": "park" }))),
+        (Method::POST, format!("{o}/stations/{}/commands", t.station), Some(json!({ "command": "resume" }))),
         (Method::GET, format!("{o}/campaigns"), None),
         (Method::POST, format!("{o}/campaigns"), Some(campaign)),
         (Method::GET, format!("{o}/campaigns/{}", t.campaign), None),
@@ -162,6 +164,8 @@ fn id_routes(org: u64, t: &Tenant) -> Vec<(Method, String, Option<Value>)> {
         (Method::POST, format!("{o}/assignments"), Some(json!({ "station": t.station, "campaign": t.campaign }))),
         (Method::GET, format!("{o}/assignments/{}", t.assignment), None),
         (Method::GET, format!("{o}/audit"), None),
+        (Method::GET, format!("{o}/sessions"), None),
+        (Method::GET, format!("{o}/sessions?station={}&limit=5", t.station), None),
         (Method::DELETE, format!("{o}/assignments/{}", t.assignment), None),
         (Method::DELETE, format!("{o}/campaigns/{}", t.campaign), None),
         (Method::DELETE, format!("{o}/stations/{}", t.station), None),
@@ -642,3 +646,814 @@ async fn login_rate_limit(store: Store) {
 }
 
 both_backends!(login_sessions_and_csrf, login_rate_limit);
+
+// ---- the director's side: operator commands, fleet reloads, sessions, passes, stream ----
+
+use std::time::Duration;
+use talos_api::{
+    DirectorRequest, LiveEvent, LiveEventKind, LiveFrame, LiveHub, LiveState, LiveStation, PassRequest, PredictedPass,
+};
+use talos_core::{AssignmentId, CampaignId, NoradId, StationId};
+use talos_store::{DirectorCommand, DirectorCommandKind, SessionOutcome};
+use tokio::sync::mpsc::error::TryRecvError;
+
+/// A second app on the world's store and clock, with another director behind it.
+fn state_with(w: &World, director: Arc<dyn DirectorStatus>) -> AppState {
+    let now = w.now.clone();
+    let mut state = AppState::new(w.store.clone(), director, Arc::new(move || UnixMs(now.load(Ordering::SeqCst))));
+    state.hash_cost = HashCost::Light;
+    state
+}
+
+fn key_prefix(key: &str) -> &str {
+    key.split('_').nth(1).unwrap()
+}
+
+/// Operators and above park and resume a station; a second park keeps the first time;
+/// the change is audited with the caller; viewers get 403, other orgs' stations 404.
+async fn station_commands_park_and_resume(store: Store) {
+    let w = world(store).await;
+    let o = format!("/api/v1/orgs/{}", w.a.org);
+    let uri = format!("{o}/stations/{}/commands", w.a.station);
+    let station = StationId(w.a.station);
+    for role in [Role::Owner, Role::Admin, Role::Operator] {
+        let key = w.key(&w.a, role);
+        let (s, parked) =
+            send(&w, Method::POST, uri.clone(), &key, Some(json!({ "command": "park", "reason": "lightning" }))).await;
+        assert_eq!(s, StatusCode::OK, "{role:?}: {parked}");
+        assert_eq!((parked["id"].as_u64(), parked["name"].as_str()), (Some(w.a.station), Some("roof")));
+        let since = parked["held_since"].as_i64().unwrap_or_else(|| panic!("{role:?}: {parked}"));
+        assert_eq!(w.store.get_station(w.a.org, station).await.unwrap().held_since, Some(UnixMs(since)));
+        let (s, again) = send(&w, Method::POST, uri.clone(), &key, Some(json!({ "command": "park" }))).await;
+        assert_eq!(
+            (s, again["held_since"].as_i64()),
+            (StatusCode::OK, Some(since)),
+            "{role:?}: a re-park keeps the time"
+        );
+        let (_, got) = send(&w, Method::GET, format!("{o}/stations/{}", w.a.station), &key, None).await;
+        assert_eq!(got["held_since"].as_i64(), Some(since));
+        let (s, resumed) = send(&w, Method::POST, uri.clone(), &key, Some(json!({ "command": "resume" }))).await;
+        assert_eq!((s, &resumed["held_since"]), (StatusCode::OK, &Value::Null), "{role:?}: {resumed}");
+        assert_eq!(w.store.get_station(w.a.org, station).await.unwrap().held_since, None);
+    }
+    // The audit log names the key that parked and keeps the reason.
+    let operator = w.key(&w.a, Role::Operator);
+    let (_, log) = send(&w, Method::GET, format!("{o}/audit?limit=3"), &w.key(&w.a, Role::Admin), None).await;
+    let actions: Vec<&str> = log["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["station.resume", "station.park", "station.park"]);
+    let first_park = &log["items"][2];
+    assert_eq!(first_park["actor"], format!("key:{}", key_prefix(&operator)));
+    assert_eq!(first_park["target"], format!("station:{}", w.a.station));
+    assert_eq!(first_park["details"]["reason"], "lightning");
+    // A reason of 500 characters (not bytes) is fine.
+    let (s, _) =
+        send(&w, Method::POST, uri.clone(), &operator, Some(json!({ "command": "park", "reason": "é".repeat(500) })))
+            .await;
+    assert_eq!(s, StatusCode::OK);
+    let since = w.store.get_station(w.a.org, station).await.unwrap().held_since;
+    assert!(since.is_some());
+
+    // Viewers may not; another org's station on our path, or our key on theirs: 404.
+    let audit = w.store.count_rows("audit_log").await.unwrap();
+    let viewer = w.key(&w.a, Role::Viewer);
+    for cmd in ["park", "resume"] {
+        let (s, resp) = send(&w, Method::POST, uri.clone(), &viewer, Some(json!({ "command": cmd }))).await;
+        assert_eq!((s, resp["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")), "viewer {cmd}");
+        let theirs = format!("{o}/stations/{}/commands", w.b.station);
+        let (s, resp) = send(&w, Method::POST, theirs, &operator, Some(json!({ "command": cmd }))).await;
+        assert_eq!((s, resp["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")), "{cmd} {resp}");
+        let their_path = format!("/api/v1/orgs/{}/stations/{}/commands", w.b.org, w.b.station);
+        let (s, _) =
+            send(&w, Method::POST, their_path, &w.key(&w.a, Role::Owner), Some(json!({ "command": cmd }))).await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+        let missing = format!("{o}/stations/999999/commands");
+        let (s, _) = send(&w, Method::POST, missing, &operator, Some(json!({ "command": cmd }))).await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+    }
+    assert_eq!(w.store.count_rows("audit_log").await.unwrap(), audit);
+    assert_eq!(w.store.get_station(w.a.org, station).await.unwrap().held_since, since);
+    assert_eq!(w.store.get_station(w.b.org, StationId(w.b.station)).await.unwrap().held_since, None);
+}
+
+/// Unknown commands, unknown fields, wrong types, malformed JSON, an overlong reason, a
+/// missing content type and bad ids: 4xx `{code, message}`, never 500, nothing written.
+async fn station_commands_reject_bad_input_with_4xx(store: Store) {
+    let w = world(store).await;
+    let key = w.key(&w.a, Role::Operator);
+    let uri = format!("/api/v1/orgs/{}/stations/{}/commands", w.a.org, w.a.station);
+    let audit = w.store.count_rows("audit_log").await.unwrap();
+    let cases: Vec<(String, Option<&str>, StatusCode, &str)> = vec![
+        (uri.clone(), Some(r#"{"command":"reboot"}"#), StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"),
+        (uri.clone(), Some(r#"{"command":"Park"}"#), StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"),
+        (uri.clone(), Some(r#"{"command":"park","force":true}"#), StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"),
+        (uri.clone(), Some(r#"{"command":"park","reason":7}"#), StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"),
+        // serde_json reports a null where an enum belongs as a syntax error: 400, still 4xx JSON.
+        (uri.clone(), Some(r#"{"command":null}"#), StatusCode::BAD_REQUEST, "bad_json"),
+        (uri.clone(), Some(r#"{}"#), StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"),
+        (uri.clone(), Some(r#""park""#), StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"),
+        (uri.clone(), Some(r#"{"command":"park""#), StatusCode::BAD_REQUEST, "bad_json"),
+        (uri.clone(), Some(""), StatusCode::BAD_REQUEST, "bad_json"),
+        (uri.clone(), None, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
+        (
+            format!("/api/v1/orgs/{}/stations/abc/commands", w.a.org),
+            Some(r#"{"command":"park"}"#),
+            StatusCode::BAD_REQUEST,
+            "bad_id",
+        ),
+        (
+            format!("/api/v1/orgs/{}/stations/0/commands", w.a.org),
+            Some(r#"{"command":"park"}"#),
+            StatusCode::BAD_REQUEST,
+            "bad_id",
+        ),
+    ];
+    let long = json!({ "command": "park", "reason": "x".repeat(501) }).to_string();
+    let cases =
+        cases.into_iter().chain([(uri.clone(), Some(long.as_str()), StatusCode::UNPROCESSABLE_ENTITY, "invalid")]);
+    for (uri, body, want, code) in cases {
+        let mut req = Request::post(uri.clone()).header("authorization", format!("Bearer {key}"));
+        if body.is_some() {
+            req = req.header("content-type", "application/json");
+        }
+        let resp = w.app.clone().oneshot(req.body(Body::from(body.unwrap_or("").to_owned())).unwrap()).await.unwrap();
+        let status = resp.status();
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        let v: Value = serde_json::from_slice(&bytes).unwrap_or_else(|_| panic!("{body:?}: not JSON: {bytes:?}"));
+        assert_eq!((status, v["code"].as_str()), (want, Some(code)), "{uri} {body:?}: {v}");
+        assert!(!v["message"].as_str().unwrap().is_empty(), "{v}");
+    }
+    // A GET on the commands route is not allowed; it is not a 500 either.
+    let (s, _) = send(&w, Method::GET, uri.clone(), &key, None).await;
+    assert_eq!(s, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(w.store.count_rows("audit_log").await.unwrap(), audit);
+    assert_eq!(w.store.get_station(w.a.org, StationId(w.a.station)).await.unwrap().held_since, None);
+}
+
+/// (method, uri, key, body, status, whether it asks for a reload)
+type ReloadStep<'a> = (Method, String, &'a str, Option<String>, StatusCode, bool);
+
+/// Every successful change to stations, campaigns, assignments or holds (and an org's
+/// deletion) asks the director to reload; reads, failures and other changes do not.
+async fn fleet_changes_ask_the_director_to_reload(store: Store) {
+    let w = world(store).await;
+    let (hub, mut rx) = LiveHub::new();
+    let app = app(state_with(&w, w.director.clone()).with_live(hub));
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Empty), "the world was built on a detached hub");
+    let (a, b) = (&w.a, &w.b);
+    let o = format!("/api/v1/orgs/{}", a.org);
+    let (owner, admin, operator, viewer) =
+        (w.key(a, Role::Owner), w.key(a, Role::Admin), w.key(a, Role::Operator), w.key(a, Role::Viewer));
+    let (owner, admin, operator, viewer) = (owner.as_str(), admin.as_str(), operator.as_str(), viewer.as_str());
+    let station = json!({ "name": "new", "lat_deg": 1.0, "lon_deg": 2.0 });
+    let park = json!({ "command": "park" });
+    let cmds = format!("{o}/stations/{}/commands", a.station);
+    let steps: Vec<ReloadStep> = vec![
+        (Method::GET, format!("{o}/stations"), viewer, None, StatusCode::OK, false),
+        (Method::GET, format!("{o}/stations/{}", a.station), viewer, None, StatusCode::OK, false),
+        (Method::GET, format!("{o}/sessions"), viewer, None, StatusCode::OK, false),
+        (
+            Method::GET,
+            format!("{o}/stations/{}/passes", a.station),
+            viewer,
+            None,
+            StatusCode::SERVICE_UNAVAILABLE,
+            false,
+        ),
+        (Method::POST, format!("{o}/stations"), admin, Some(station.to_string()), StatusCode::CREATED, true),
+        (Method::POST, format!("{o}/stations"), admin, Some(station.to_string()), StatusCode::CONFLICT, false),
+        (Method::POST, format!("{o}/stations"), viewer, Some(station.to_string()), StatusCode::FORBIDDEN, false),
+        (Method::POST, format!("{o}/stations"), admin, Some("{".into()), StatusCode::BAD_REQUEST, false),
+        (
+            Method::POST,
+            format!("/api/v1/orgs/{}/stations", b.org),
+            admin,
+            Some(json!({ "name": "x", "lat_deg": 1, "lon_deg": 2 }).to_string()),
+            StatusCode::NOT_FOUND,
+            false,
+        ),
+        (
+            Method::PATCH,
+            format!("{o}/stations/{}", a.station),
+            admin,
+            Some(json!({ "min_el_deg": 10 }).to_string()),
+            StatusCode::OK,
+            true,
+        ),
+        (
+            Method::POST,
+            format!("{o}/campaigns"),
+            operator,
+            Some(json!({ "name": "ao-7", "norad_id": 7530 }).to_string()),
+            StatusCode::CREATED,
+            true,
+        ),
+        (
+            Method::PATCH,
+            format!("{o}/campaigns/{}", a.campaign),
+            operator,
+            Some(json!({ "priority": 4 }).to_string()),
+            StatusCode::OK,
+            true,
+        ),
+        (
+            Method::PATCH,
+            format!("{o}/campaigns/{}", b.campaign),
+            operator,
+            Some(json!({ "priority": 4 }).to_string()),
+            StatusCode::NOT_FOUND,
+            false,
+        ),
+        (Method::POST, cmds.clone(), operator, Some(park.to_string()), StatusCode::OK, true),
+        (Method::POST, cmds.clone(), viewer, Some(park.to_string()), StatusCode::FORBIDDEN, false),
+        (
+            Method::POST,
+            cmds.clone(),
+            operator,
+            Some(r#"{"command":"reboot"}"#.into()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            false,
+        ),
+        (
+            Method::POST,
+            format!("{o}/stations/{}/commands", b.station),
+            operator,
+            Some(park.to_string()),
+            StatusCode::NOT_FOUND,
+            false,
+        ),
+        (Method::POST, cmds.clone(), operator, Some(json!({ "command": "resume" }).to_string()), StatusCode::OK, true),
+        (Method::DELETE, format!("{o}/assignments/{}", a.assignment), operator, None, StatusCode::NO_CONTENT, true),
+        (Method::DELETE, format!("{o}/assignments/{}", a.assignment), operator, None, StatusCode::NOT_FOUND, false),
+        (
+            Method::POST,
+            format!("{o}/assignments"),
+            operator,
+            Some(json!({ "station": a.station, "campaign": a.campaign }).to_string()),
+            StatusCode::CREATED,
+            true,
+        ),
+        // Not fleet changes: keys, members, a rename.
+        (
+            Method::POST,
+            format!("{o}/api-keys"),
+            admin,
+            Some(json!({ "role": "viewer" }).to_string()),
+            StatusCode::CREATED,
+            false,
+        ),
+        (Method::PATCH, o.clone(), owner, Some(json!({ "name": "alpha-2" }).to_string()), StatusCode::OK, false),
+        (Method::DELETE, format!("{o}/campaigns/{}", a.campaign), operator, None, StatusCode::NO_CONTENT, true),
+        (Method::DELETE, format!("{o}/stations/{}", a.station), admin, None, StatusCode::NO_CONTENT, true),
+        (Method::DELETE, o.clone(), admin, None, StatusCode::FORBIDDEN, false),
+        (Method::DELETE, o.clone(), owner, None, StatusCode::NO_CONTENT, true),
+    ];
+    for (method, uri, key, body, want, reloads) in steps {
+        let (s, resp) = send_raw(Some(&app), method.clone(), uri.clone(), Some(key), body).await;
+        assert_eq!(s, want, "{method} {uri}: {resp}");
+        if reloads {
+            assert_eq!(rx.try_recv(), Ok(DirectorRequest::ReloadFleet), "{method} {uri} asked for no reload");
+        }
+        assert_eq!(rx.try_recv(), Err(TryRecvError::Empty), "{method} {uri} asked for a reload ({s})");
+    }
+    // Changes made while a reload is already queued coalesce into it (one slot, nothing lost).
+    let ob = format!("/api/v1/orgs/{}", b.org);
+    for name in ["q1", "q2", "q3"] {
+        let body = json!({ "name": name, "lat_deg": 1, "lon_deg": 2 }).to_string();
+        let (s, _) =
+            send_raw(Some(&app), Method::POST, format!("{ob}/stations"), Some(&w.key(b, Role::Admin)), Some(body))
+                .await;
+        assert_eq!(s, StatusCode::CREATED);
+    }
+    assert_eq!(rx.try_recv(), Ok(DirectorRequest::ReloadFleet));
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+    // With the director gone, changes still succeed.
+    drop(rx);
+    let body = json!({ "name": "q4", "lat_deg": 1, "lon_deg": 2 }).to_string();
+    let (s, _) =
+        send_raw(Some(&app), Method::POST, format!("{ob}/stations"), Some(&w.key(b, Role::Admin)), Some(body)).await;
+    assert_eq!(s, StatusCode::CREATED);
+}
+
+fn session_cmd(org: OrgId, station: u64, assignment: u64, at: i64, stop: Option<SessionOutcome>) -> DirectorCommand {
+    let (assignment, norad_id) = (AssignmentId(assignment), NoradId::new(25544).unwrap());
+    DirectorCommand {
+        org,
+        station: StationId(station),
+        at: UnixMs(at),
+        kind: match stop {
+            None => DirectorCommandKind::SessionStart { assignment, norad_id },
+            Some(outcome) => DirectorCommandKind::SessionStop { assignment, norad_id, outcome },
+        },
+    }
+}
+
+/// `GET .../sessions` lists what the director recorded, newest first, by station, with a
+/// cursor; bad queries are 400; another org's sessions never show.
+async fn tracking_sessions_are_listed_newest_first(store: Store) {
+    let w = world(store).await;
+    let (a, b) = (&w.a, &w.b);
+    let o = format!("/api/v1/orgs/{}", a.org);
+    let admin = w.key(a, Role::Admin);
+    let (s, second) = send(
+        &w,
+        Method::POST,
+        format!("{o}/stations"),
+        &admin,
+        Some(json!({ "name": "second", "lat_deg": 1, "lon_deg": 2 })),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let second = second["id"].as_u64().unwrap();
+    let mut batch = Vec::new();
+    for i in 0..5 {
+        let on = if i % 2 == 0 { a.station } else { second };
+        batch.push(session_cmd(a.org, on, a.assignment, 1_000 * i, None));
+        if i < 4 {
+            batch.push(session_cmd(a.org, on, a.assignment, 1_000 * i + 600, Some(SessionOutcome::Completed)));
+        }
+    }
+    batch.push(session_cmd(b.org, b.station, b.assignment, 500, None));
+    w.store.record_director_commands(&batch).await.unwrap();
+
+    let viewer = w.key(a, Role::Viewer);
+    let (s, all) = send(&w, Method::GET, format!("{o}/sessions"), &viewer, None).await;
+    assert_eq!(s, StatusCode::OK, "{all}");
+    let items = all["items"].as_array().unwrap();
+    assert_eq!(items.len(), 5);
+    assert_eq!(all["next"], Value::Null);
+    assert_eq!(
+        items.iter().map(|x| x["started_at"].as_i64().unwrap()).collect::<Vec<_>>(),
+        [4_000, 3_000, 2_000, 1_000, 0]
+    );
+    assert_eq!(
+        items[0],
+        json!({
+            "id": items[0]["id"],
+            "org": a.org.0,
+            "station": a.station,
+            "assignment": a.assignment,
+            "norad_id": 25544,
+            "started_at": 4_000,
+            "ended_at": null,
+            "outcome": "in_progress",
+        })
+    );
+    assert_eq!((items[1]["ended_at"].as_i64(), items[1]["outcome"].as_str()), (Some(3_600), Some("completed")));
+    assert!(items.iter().all(|x| x["org"] == a.org.0));
+
+    // Pages of two: 2 + 2 + 1, ids decreasing, each seen once.
+    let (mut ids, mut after, mut pages) = (Vec::new(), None::<u64>, 0);
+    loop {
+        let uri = match after {
+            Some(c) => format!("{o}/sessions?limit=2&after={c}"),
+            None => format!("{o}/sessions?limit=2"),
+        };
+        let (s, page) = send(&w, Method::GET, uri, &viewer, None).await;
+        assert_eq!(s, StatusCode::OK);
+        pages += 1;
+        ids.extend(page["items"].as_array().unwrap().iter().map(|x| x["id"].as_u64().unwrap()));
+        match page["next"].as_u64() {
+            Some(n) => after = Some(n),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(ids, items.iter().map(|x| x["id"].as_u64().unwrap()).collect::<Vec<_>>());
+
+    // By station: ours, the second one, and another org's (empty, not an error).
+    for (st, want) in [(a.station, vec![4_000, 2_000, 0]), (second, vec![3_000, 1_000]), (b.station, vec![])] {
+        let (s, page) = send(&w, Method::GET, format!("{o}/sessions?station={st}"), &viewer, None).await;
+        assert_eq!(s, StatusCode::OK);
+        let got: Vec<i64> =
+            page["items"].as_array().unwrap().iter().map(|x| x["started_at"].as_i64().unwrap()).collect();
+        assert_eq!(got, want, "station {st}");
+    }
+    // Org B sees only its own.
+    let (_, theirs) =
+        send(&w, Method::GET, format!("/api/v1/orgs/{}/sessions", b.org), &w.key(b, Role::Viewer), None).await;
+    assert_eq!(theirs["items"].as_array().unwrap().len(), 1);
+    assert_eq!(theirs["items"][0]["station"], b.station);
+
+    for q in [
+        "limit=0",
+        "limit=1001",
+        "limit=x",
+        "limit=-1",
+        "after=x",
+        "after=-3",
+        "station=0",
+        "station=x",
+        "station=-1",
+        "sort=id",
+    ] {
+        let (s, resp) = send(&w, Method::GET, format!("{o}/sessions?{q}"), &viewer, None).await;
+        assert_eq!((s, resp["code"].as_str()), (StatusCode::BAD_REQUEST, Some("bad_query")), "{q}: {resp}");
+    }
+    let (s, resp) = send(&w, Method::GET, format!("{o}/sessions"), &w.key(b, Role::Owner), None).await;
+    assert_eq!((s, resp["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
+    let (s, _) = send_raw(Some(&w.app), Method::GET, format!("{o}/sessions"), None, None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+}
+
+/// Without a director, `GET .../passes` is 503 `not_ready` (not 500); a bad window or
+/// query is 400; another org's station or credentials 404.
+async fn passes_without_a_director_are_not_ready_and_bad_windows_are_400(store: Store) {
+    let w = world(store).await;
+    let o = format!("/api/v1/orgs/{}", w.a.org);
+    let viewer = w.key(&w.a, Role::Viewer);
+    let uri = format!("{o}/stations/{}/passes", w.a.station);
+    for q in ["", "?hours=1", "?hours=48", "?hours=0.5", "?from=2026-11-23T12:00:00Z&hours=2"] {
+        let (s, resp) = send(&w, Method::GET, format!("{uri}{q}"), &viewer, None).await;
+        assert_eq!((s, resp["code"].as_str()), (StatusCode::SERVICE_UNAVAILABLE, Some("not_ready")), "{q}: {resp}");
+        assert!(resp["message"].as_str().unwrap().contains("director"), "{resp}");
+    }
+    for q in [
+        "hours=0",
+        "hours=-1",
+        "hours=49",
+        "hours=48.01",
+        "hours=x",
+        "hours=NaN",
+        "hours=inf",
+        "hours=",
+        "from=yesterday",
+        "from=2026-13-01T00:00:00Z",
+        "station=1",
+        "hours=1&hours=2",
+    ] {
+        let (s, resp) = send(&w, Method::GET, format!("{uri}?{q}"), &viewer, None).await;
+        assert_eq!((s, resp["code"].as_str()), (StatusCode::BAD_REQUEST, Some("bad_query")), "{q}: {resp}");
+        assert!(!resp["message"].as_str().unwrap().is_empty());
+    }
+    let their_station = format!("{o}/stations/{}/passes", w.b.station);
+    let missing = format!("{o}/stations/999999/passes");
+    let their_path = format!("/api/v1/orgs/{}/stations/{}/passes", w.b.org, w.b.station);
+    for uri in [their_station, missing, their_path] {
+        let (s, resp) = send(&w, Method::GET, uri.clone(), &viewer, None).await;
+        assert_eq!((s, resp["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")), "{uri}: {resp}");
+    }
+    let (s, resp) = send(&w, Method::GET, format!("{o}/stations/x/passes"), &viewer, None).await;
+    assert_eq!((s, resp["code"].as_str()), (StatusCode::BAD_REQUEST, Some("bad_id")));
+    let (s, _) = send_raw(Some(&w.app), Method::GET, uri, None, None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+}
+
+/// A director that predicts fixed passes (seconds after the window start) and remembers what it was asked.
+#[derive(Default)]
+struct FixedPasses(Mutex<Vec<PassRequest>>);
+
+/// (assignment, priority, aos s, los s, max elevation deg)
+const FIXED_PASSES: [(u64, i32, i64, i64, f64); 5] = [
+    (11, 1, 0, 600, 80.0),     // overlaps 12, which has the higher priority
+    (12, 5, 300, 900, 10.0),   // highest priority
+    (13, 1, 1000, 1500, 20.0), // overlaps 14, same priority, higher culmination
+    (14, 1, 1400, 2000, 15.0),
+    (15, 0, 3000, 3600, 5.0), // alone
+];
+
+impl DirectorStatus for FixedPasses {
+    fn last_tick(&self) -> Option<UnixMs> {
+        None
+    }
+
+    fn predict_passes(&self, request: &PassRequest) -> Result<Vec<PredictedPass>, String> {
+        self.0.lock().unwrap().push(request.clone());
+        let at = |s: i64| request.from.plus_ms(s * 1_000);
+        Ok(FIXED_PASSES
+            .iter()
+            .map(|&(assignment, priority, aos, los, max_el_deg)| PredictedPass {
+                assignment: AssignmentId(assignment),
+                campaign: CampaignId(assignment + 100),
+                norad_id: NoradId::new(25544).unwrap(),
+                satellite_name: Some("ISS (ZARYA)".into()),
+                priority,
+                aos: at(aos),
+                tca: at((aos + los) / 2),
+                los: at(los),
+                max_el_deg,
+                aos_az_deg: 10.0,
+                los_az_deg: 200.0,
+                // Garbage the API must overwrite with the policy's choice.
+                chosen: true,
+                conflicts_with: vec![AssignmentId(999)],
+            })
+            .collect())
+    }
+}
+
+/// With a director, `GET .../passes` hands it the station and its assignments and marks
+/// which overlapping passes the built-in policy takes (as `mark_policy_choice` defines).
+async fn passes_mark_the_policy_choice_among_overlapping_passes(store: Store) {
+    let w = world(store).await;
+    let director = Arc::new(FixedPasses::default());
+    let app = app(state_with(&w, director.clone()));
+    let o = format!("/api/v1/orgs/{}", w.a.org);
+    let uri = format!("{o}/stations/{}/passes?hours=6", w.a.station);
+    let (s, resp) = send_raw(Some(&app), Method::GET, uri, Some(&w.key(&w.a, Role::Viewer)), None).await;
+    assert_eq!(s, StatusCode::OK, "{resp}");
+    let now = w.now.load(Ordering::SeqCst);
+    assert_eq!(resp["station"], w.a.station);
+    assert_eq!((resp["from"].as_i64(), resp["to"].as_i64()), (Some(now), Some(now + 6 * 3_600_000)));
+    assert_eq!(resp["assignments"], 1);
+    let passes = resp["passes"].as_array().unwrap();
+    let marks: Vec<(u64, bool, Vec<u64>)> = passes
+        .iter()
+        .map(|p| {
+            let conflicts = p["conflicts_with"].as_array().unwrap().iter().map(|c| c.as_u64().unwrap()).collect();
+            (p["assignment"].as_u64().unwrap(), p["chosen"].as_bool().unwrap(), conflicts)
+        })
+        .collect();
+    assert_eq!(
+        marks,
+        [(11, false, vec![12]), (12, true, vec![11]), (13, true, vec![14]), (14, false, vec![13]), (15, true, vec![])]
+    );
+    // The same as the library's own marking of the director's answer.
+    let first = director.0.lock().unwrap()[0].clone();
+    let mut expected = director.predict_passes(&first).unwrap();
+    talos_api::mark_policy_choice(&mut expected);
+    assert_eq!(resp["passes"], serde_json::to_value(&expected).unwrap());
+    assert_eq!(passes[0]["aos"].as_i64(), Some(now));
+    assert_eq!(passes[0]["satellite_name"], "ISS (ZARYA)");
+
+    // What the director was asked: the station's position and mask, its one assignment.
+    let asked = director.0.lock().unwrap()[0].clone();
+    let station = w.store.get_station(w.a.org, StationId(w.a.station)).await.unwrap();
+    let campaign = w.store.get_campaign(w.a.org, CampaignId(w.a.campaign)).await.unwrap();
+    assert_eq!((asked.position.lat_deg(), asked.position.lon_deg()), (48.1, 11.6));
+    assert_eq!(asked.station_min_el_deg, station.settings.min_el_deg);
+    assert_eq!(asked.horizon_mask, station.settings.horizon_mask);
+    assert_eq!(asked.candidates.len(), 1);
+    let c = &asked.candidates[0];
+    assert_eq!(
+        (c.assignment, c.campaign, c.norad_id),
+        (AssignmentId(w.a.assignment), campaign.id, campaign.settings.norad_id)
+    );
+    assert_eq!((c.priority, c.min_el_deg), (campaign.settings.priority, campaign.settings.min_el_deg));
+
+    // `from` moves the window; another org's station is still 404 and asks nothing.
+    let uri = format!("{o}/stations/{}/passes?from=2026-11-23T12:00:00Z&hours=1", w.a.station);
+    let (s, resp) = send_raw(Some(&app), Method::GET, uri, Some(&w.key(&w.a, Role::Viewer)), None).await;
+    assert_eq!(s, StatusCode::OK);
+    let from = UnixMs::parse_rfc3339("2026-11-23T12:00:00Z").unwrap().0;
+    assert_eq!((resp["from"].as_i64(), resp["to"].as_i64()), (Some(from), Some(from + 3_600_000)));
+    let uri = format!("{o}/stations/{}/passes", w.b.station);
+    let (s, _) = send_raw(Some(&app), Method::GET, uri, Some(&w.key(&w.a, Role::Viewer)), None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert_eq!(director.0.lock().unwrap().len(), 3, "two answered requests and the test's own call");
+}
+
+/// Opens `GET /api/v1/stream{query}` with a bearer key (or none) and returns the response.
+async fn open_stream(app: &Router, query: &str, key: Option<&str>) -> axum::response::Response {
+    let mut req = Request::get(format!("/api/v1/stream{query}"));
+    if let Some(key) = key {
+        req = req.header("authorization", format!("Bearer {key}"));
+    }
+    app.clone().oneshot(req.body(Body::empty()).unwrap()).await.unwrap()
+}
+
+async fn json_of(resp: axum::response::Response) -> (StatusCode, Value) {
+    let status = resp.status();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+/// Server-sent events as (event, data) pairs; `text` must end on an event boundary.
+fn sse_events(text: &str) -> Vec<(String, Value)> {
+    text.split("\n\n")
+        .filter(|block| !block.trim().is_empty())
+        .map(|block| {
+            let mut event = String::new();
+            let mut data = String::new();
+            for line in block.lines() {
+                if let Some(e) = line.strip_prefix("event: ") {
+                    event = e.to_owned();
+                } else if let Some(d) = line.strip_prefix("data: ") {
+                    data.push_str(d);
+                }
+            }
+            (event, serde_json::from_str(&data).unwrap_or(Value::Null))
+        })
+        .collect()
+}
+
+/// Reads the stream body until `done` holds for its events (5 s guard against a stall).
+async fn read_events(body: &mut Body, text: &mut String, done: impl Fn(&[(String, Value)]) -> bool) {
+    loop {
+        if text.ends_with("\n\n") && done(&sse_events(text)) {
+            return;
+        }
+        let frame = tokio::time::timeout(Duration::from_secs(5), body.frame())
+            .await
+            .unwrap_or_else(|_| panic!("stream stalled; so far: {text}"))
+            .unwrap_or_else(|| panic!("stream ended early; so far: {text}"))
+            .unwrap();
+        if let Ok(data) = frame.into_data() {
+            text.push_str(std::str::from_utf8(&data).unwrap());
+        }
+    }
+}
+
+/// The stream needs credentials and an organization the caller can see.
+async fn the_live_stream_needs_credentials_and_an_org_it_can_see(store: Store) {
+    let w = world(store).await;
+    let key = w.key(&w.a, Role::Viewer);
+    let key = key.as_str();
+    let cases: Vec<(String, Option<&str>, StatusCode, &str)> = vec![
+        (String::new(), None, StatusCode::UNAUTHORIZED, "unauthorized"),
+        (format!("?org={}", w.a.org), None, StatusCode::UNAUTHORIZED, "unauthorized"),
+        (String::new(), Some("talos_nope_nope"), StatusCode::UNAUTHORIZED, "unauthorized"),
+        (format!("?org={}", w.b.org), Some(key), StatusCode::NOT_FOUND, "not_found"),
+        ("?org=999999".into(), Some(key), StatusCode::NOT_FOUND, "not_found"),
+        ("?org=0".into(), Some(key), StatusCode::BAD_REQUEST, "bad_query"),
+        ("?org=-1".into(), Some(key), StatusCode::BAD_REQUEST, "bad_query"),
+        ("?org=abc".into(), Some(key), StatusCode::BAD_REQUEST, "bad_query"),
+        ("?org=99999999999999999999".into(), Some(key), StatusCode::BAD_REQUEST, "bad_query"),
+        ("?org=18446744073709551615".into(), Some(key), StatusCode::BAD_REQUEST, "bad_query"),
+        ("?station=1".into(), Some(key), StatusCode::BAD_REQUEST, "bad_query"),
+    ];
+    for (query, key, want, code) in cases {
+        let (s, resp) = json_of(open_stream(&w.app, &query, key).await).await;
+        assert_eq!((s, resp["code"].as_str()), (want, Some(code)), "{query} {key:?}: {resp}");
+    }
+    for query in [String::new(), format!("?org={}", w.a.org)] {
+        let resp = open_stream(&w.app, &query, Some(key)).await;
+        assert_eq!(resp.status(), StatusCode::OK, "{query}");
+        assert_eq!(resp.headers()["content-type"], "text/event-stream", "{query}");
+    }
+    // A browser session: its only organization by default, another one is 404.
+    let (s, cookie, _) = login_req(&w, "owner@alpha.example", "correct horse", "10.9.9.9").await;
+    assert_eq!(s, StatusCode::OK);
+    let cookie = cookie.unwrap().split(';').next().unwrap().to_owned();
+    for (query, want) in [(String::new(), StatusCode::OK), (format!("?org={}", w.b.org), StatusCode::NOT_FOUND)] {
+        let req = Request::get(format!("/api/v1/stream{query}")).header("cookie", &cookie).body(Body::empty()).unwrap();
+        assert_eq!(w.app.clone().oneshot(req).await.unwrap().status(), want, "session {query}");
+    }
+    // A member of two organizations must say which.
+    w.store.add_member(&Actor::System, w.b.org, talos_store::UserId(w.a.member), Role::Viewer).await.unwrap();
+    let req = Request::get("/api/v1/stream").header("cookie", &cookie).body(Body::empty()).unwrap();
+    let (s, resp) = json_of(w.app.clone().oneshot(req).await.unwrap()).await;
+    assert_eq!((s, resp["code"].as_str()), (StatusCode::BAD_REQUEST, Some("org_required")), "{resp}");
+    for org in [w.a.org, w.b.org] {
+        let req =
+            Request::get(format!("/api/v1/stream?org={org}")).header("cookie", &cookie).body(Body::empty()).unwrap();
+        assert_eq!(w.app.clone().oneshot(req).await.unwrap().status(), StatusCode::OK, "session ?org={org}");
+    }
+}
+
+fn live_station(org: OrgId, station: u64, state: LiveState) -> LiveStation {
+    LiveStation {
+        org,
+        station: StationId(station),
+        state,
+        norad_id: Some(NoradId::new(25544).unwrap()),
+        az_deg: 123.5,
+        el_deg: 45.25,
+        range_rate_km_s: Some(-3.5),
+        downlink_hz: Some(145_800_000.0),
+        uplink_hz: None,
+    }
+}
+
+fn live_event(org: OrgId, kind: LiveEventKind, station: u64, assignment: u64, t: i64) -> LiveEvent {
+    LiveEvent {
+        org,
+        kind,
+        station: StationId(station),
+        assignment: AssignmentId(assignment),
+        norad_id: NoradId::new(25544).unwrap(),
+        t: UnixMs(t),
+        az_deg: 210.0,
+        in_progress: false,
+    }
+}
+
+/// With an API key and no `org`, the stream is the key's organization: each published
+/// frame becomes `tick`, `tracking` (its stations only) and its `aos`/`los` events; a
+/// client that fell behind is told it lagged; `hub.close()` ends the stream.
+async fn the_live_stream_sends_only_the_callers_org_and_ends_on_close(store: Store) {
+    let w = world(store).await;
+    let (hub, _rx) = LiveHub::new();
+    let app = app(state_with(&w, w.director.clone()).with_live(hub.clone()));
+    let (a, b) = (w.a.org, w.b.org);
+    let resp = open_stream(&app, "", Some(&w.key(&w.a, Role::Viewer))).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(hub.has_subscribers());
+    let mut body = resp.into_body();
+    let mut text = String::new();
+
+    let t = 1_800_000_000_500;
+    let frame = LiveFrame {
+        tick: 7,
+        t: UnixMs(t),
+        duration_ms: 1.5,
+        stations: vec![
+            live_station(b, w.b.station, LiveState::Tracking),
+            live_station(a, w.a.station, LiveState::Tracking),
+            live_station(b, 999_999, LiveState::Prepositioning),
+        ],
+        events: vec![
+            live_event(b, LiveEventKind::Los, w.b.station, w.b.assignment, t),
+            live_event(a, LiveEventKind::Aos, w.a.station, w.a.assignment, t),
+        ],
+    };
+    assert_eq!(hub.publish(frame), 1);
+    read_events(&mut body, &mut text, |e| e.iter().any(|(name, _)| name == "aos")).await;
+    let events = sse_events(&text);
+    let names: Vec<&str> = events.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["tick", "tracking", "aos"], "{text}");
+    assert_eq!(
+        events[0].1,
+        json!({
+            "tick": 7,
+            "t": t,
+            "duration_ms": 1.5,
+            "stations_tracking": 1,
+            "stations_prepositioning": 0,
+            "aos": 1,
+            "los": 0,
+        })
+    );
+    assert_eq!(
+        events[1].1,
+        json!({
+            "t": t,
+            "stations": [{
+                "station": w.a.station,
+                "state": "tracking",
+                "norad_id": 25544,
+                "az_deg": 123.5,
+                "el_deg": 45.25,
+                "range_rate_km_s": -3.5,
+                "downlink_hz": 145_800_000.0,
+                "uplink_hz": null,
+            }],
+        })
+    );
+    assert_eq!(
+        events[2].1,
+        json!({
+            "kind": "aos",
+            "station": w.a.station,
+            "assignment": w.a.assignment,
+            "norad_id": 25544,
+            "t": t,
+            "az_deg": 210.0,
+            "in_progress": false,
+        })
+    );
+
+    // A frame with nothing of ours: an empty tick and tracking, no events.
+    text.clear();
+    let frame = LiveFrame {
+        tick: 8,
+        t: UnixMs(t + 500),
+        duration_ms: 1.0,
+        stations: vec![live_station(b, w.b.station, LiveState::Prepositioning)],
+        events: vec![live_event(b, LiveEventKind::Aos, w.b.station, w.b.assignment, t + 500)],
+    };
+    hub.publish(frame);
+    read_events(&mut body, &mut text, |e| e.iter().any(|(name, _)| name == "tracking")).await;
+    let events = sse_events(&text);
+    assert_eq!(events.len(), 2, "{text}");
+    assert_eq!((events[0].1["tick"].as_u64(), events[0].1["stations_prepositioning"].as_u64()), (Some(8), Some(0)));
+    assert_eq!(events[0].1["aos"], 0);
+    assert_eq!(events[1].1["stations"], json!([]));
+
+    // Far more frames than the buffer holds before the client reads: `lagged`, then the newest.
+    text.clear();
+    for tick in 100..140 {
+        hub.publish(LiveFrame { tick, t: UnixMs(t + tick as i64), ..LiveFrame::default() });
+    }
+    let last_t = t + 139;
+    read_events(&mut body, &mut text, |e| e.last().is_some_and(|(name, d)| name == "tracking" && d["t"] == last_t))
+        .await;
+    let events = sse_events(&text);
+    assert_eq!(events[0].0, "lagged", "{text}");
+    let skipped = events[0].1["skipped"].as_u64().unwrap();
+    let ticks: Vec<u64> =
+        events.iter().filter(|(n, _)| n == "tick").map(|(_, d)| d["tick"].as_u64().unwrap()).collect();
+    assert!(skipped > 0 && skipped as usize + ticks.len() == 40, "skipped {skipped}, got {ticks:?}");
+    assert_eq!(ticks, (100 + skipped..140).collect::<Vec<_>>());
+
+    // Closing the hub ends the body.
+    hub.close();
+    let rest = tokio::time::timeout(Duration::from_secs(5), body.collect()).await.expect("stream did not end on close");
+    assert!(rest.unwrap().to_bytes().is_empty());
+    assert!(!hub.has_subscribers());
+    // A stream opened after close ends at once.
+    let resp = open_stream(&app, &format!("?org={a}"), Some(&w.key(&w.a, Role::Viewer))).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let rest = tokio::time::timeout(Duration::from_secs(5), resp.into_body().collect()).await.expect("did not end");
+    assert!(rest.unwrap().to_bytes().is_empty());
+}
+
+both_backends!(
+    station_commands_park_and_resume,
+    station_commands_reject_bad_input_with_4xx,
+    fleet_changes_ask_the_director_to_reload,
+    tracking_sessions_are_listed_newest_first,
+    passes_without_a_director_are_not_ready_and_bad_windows_are_400,
+    passes_mark_the_policy_choice_among_overlapping_passes,
+    the_live_stream_needs_credentials_and_an_org_it_can_see,
+    the_live_stream_sends_only_the_callers_org_and_ends_on_close,
+);

@@ -6,6 +6,7 @@ use serde::Serialize;
 use serde_json::json;
 use sqlx::Row;
 use sqlx::any::AnyRow;
+use std::collections::HashMap;
 use talos_core::{AssignmentId, NoradId, OrgId, StationId, UnixMs};
 
 /// How a tracking session ended (`in_progress` while open).
@@ -79,20 +80,38 @@ const SESSION_COLUMNS: &str = "id, org_id, station_id, assignment_id, norad_id, 
 impl Store {
     /// Records a batch of director commands in one transaction: an audit row each
     /// (actor `system`) and the sessions they open or close. Commands for an
-    /// organization deleted meanwhile are skipped rather than failing the batch.
+    /// organization deleted meanwhile are skipped (no session, no audit row: the org's
+    /// log is gone with it, and an id that does not exist must not collect rows) rather
+    /// than failing the batch.
     pub async fn record_director_commands(&self, commands: &[DirectorCommand]) -> Result<(), StoreError> {
         if commands.is_empty() {
             return Ok(());
         }
         let mut tx = self.begin().await?;
+        let mut org_exists: HashMap<OrgId, bool> = HashMap::new();
         for c in commands {
+            let exists = match org_exists.get(&c.org) {
+                Some(&exists) => exists,
+                None => {
+                    let found = sqlx::query("SELECT 1 FROM organizations WHERE id = $1")
+                        .bind(db_id(c.org.0))
+                        .fetch_optional(&mut *tx)
+                        .await?
+                        .is_some();
+                    org_exists.insert(c.org, found);
+                    found
+                }
+            };
+            if !exists {
+                continue;
+            }
             let target = format!("station:{}", c.station);
             let (action, details) = match &c.kind {
                 DirectorCommandKind::SessionStart { assignment, norad_id } => {
                     sqlx::query(
                         "INSERT INTO tracking_sessions \
                          (org_id, station_id, assignment_id, norad_id, started_at_ms, outcome) \
-                         SELECT $1, $2, $3, $4, $5, 'in_progress' WHERE EXISTS (SELECT 1 FROM organizations WHERE id = $1)",
+                         VALUES ($1, $2, $3, $4, $5, 'in_progress')",
                     )
                     .bind(db_id(c.org.0))
                     .bind(db_id(c.station.0))
@@ -106,10 +125,11 @@ impl Store {
                 DirectorCommandKind::SessionStop { assignment, norad_id, outcome } => {
                     sqlx::query(
                         "UPDATE tracking_sessions SET ended_at_ms = $1, outcome = $2 \
-                         WHERE station_id = $3 AND assignment_id = $4 AND ended_at_ms IS NULL",
+                         WHERE org_id = $3 AND station_id = $4 AND assignment_id = $5 AND ended_at_ms IS NULL",
                     )
                     .bind(c.at.0)
                     .bind(outcome.as_str())
+                    .bind(db_id(c.org.0))
                     .bind(db_id(c.station.0))
                     .bind(db_id(assignment.0))
                     .execute(&mut *tx)

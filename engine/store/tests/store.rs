@@ -485,3 +485,639 @@ async fn sqlite_runs_in_wal_mode() {
 async fn connect_rejects_an_unknown_url_scheme() {
     assert!(matches!(Store::connect("mysql://localhost/x").await, Err(StoreError::Invalid { .. })));
 }
+
+// ---- accounts: enrollment, password resets, session pruning, fleet imports ----------
+
+/// Row counts of the tables an account or fleet change may touch, to prove "nothing written".
+async fn counts(store: &Store) -> Vec<(&'static str, i64)> {
+    let mut out = Vec::new();
+    for table in [
+        "organizations",
+        "users",
+        "memberships",
+        "stations",
+        "campaigns",
+        "assignments",
+        "audit_log",
+        "sessions",
+        "tracking_sessions",
+    ] {
+        out.push((table, store.count_rows(table).await.unwrap()));
+    }
+    out
+}
+
+/// The audit actions of `org`, oldest first.
+async fn actions(store: &Store, org: OrgId) -> Vec<String> {
+    let mut log = store.list_audit(org, None, 1_000).await.unwrap().items;
+    log.reverse();
+    log.into_iter().map(|e| e.action).collect()
+}
+
+async fn enrolling_an_owner_creates_the_missing_org_and_a_member_joins_an_existing_one(store: Store) {
+    let admin = Actor::System;
+    let first = store.enroll_user(&admin, "owner@acme.example", HASH, "acme", Role::Owner).await.unwrap();
+    assert!(first.created_org);
+    assert_eq!(first.org.name, "acme");
+    assert_eq!(first.user.email, "owner@acme.example");
+    assert_eq!(first.user.password_hash, HASH);
+    assert_eq!(store.find_user_by_email("owner@acme.example").await.unwrap(), first.user);
+    assert_eq!(store.get_organization(first.org.id).await.unwrap(), first.org);
+    let orgs = store.list_user_organizations(first.user.id).await.unwrap();
+    assert_eq!(orgs, [(first.org.clone(), Role::Owner)]);
+
+    // A second user joins the existing organization (any role), which is not recreated.
+    let second = store.enroll_user(&admin, "op@acme.example", HASH, "acme", Role::Operator).await.unwrap();
+    assert!(!second.created_org);
+    assert_eq!(second.org, first.org);
+    // An owner enrolled into an existing organization joins it too.
+    let third = store.enroll_user(&admin, "co@acme.example", HASH, "acme", Role::Owner).await.unwrap();
+    assert!(!third.created_org);
+    assert_eq!(third.org.id, first.org.id);
+    let members: Vec<_> = store.list_members(first.org.id).await.unwrap().iter().map(|m| (m.user, m.role)).collect();
+    assert_eq!(members, [(first.user.id, Role::Owner), (second.user.id, Role::Operator), (third.user.id, Role::Owner)]);
+    assert_eq!(store.count_rows("organizations").await.unwrap(), 1);
+
+    // Audit: user.create (no org), organization.create and member.add (the org's).
+    assert_eq!(actions(&store, first.org.id).await, ["organization.create", "member.add", "member.add", "member.add"]);
+    let log = store.list_audit(first.org.id, None, 100).await.unwrap().items;
+    let add_op = log.iter().find(|e| e.target == format!("user:{}", second.user.id.0)).unwrap();
+    assert_eq!((add_op.action.as_str(), &add_op.details["role"]), ("member.add", &serde_json::json!("operator")));
+    assert!(log.iter().all(|e| e.actor == Actor::System));
+    // 3 user.create rows (org-less) + 4 org rows.
+    assert_eq!(store.count_rows("audit_log").await.unwrap(), 7);
+}
+
+async fn enrolling_into_a_missing_org_without_owner_role_is_not_found_and_writes_nothing(store: Store) {
+    store.enroll_user(&Actor::System, "owner@acme.example", HASH, "acme", Role::Owner).await.unwrap();
+    let before = counts(&store).await;
+    for role in [Role::Admin, Role::Operator, Role::Viewer] {
+        match store.enroll_user(&Actor::System, "new@nowhere.example", HASH, "nowhere", role).await {
+            Err(StoreError::NotFound { what, id }) => assert_eq!((what, id.as_str()), ("organization", "nowhere")),
+            other => panic!("{role:?}: expected NotFound organization, got {other:?}"),
+        }
+        assert_eq!(counts(&store).await, before, "{role:?} left rows behind");
+    }
+    assert!(matches!(store.find_user_by_email("new@nowhere.example").await, Err(StoreError::NotFound { .. })));
+    // The same email then enrolls fine: nothing half-written blocks it.
+    store.enroll_user(&Actor::System, "new@nowhere.example", HASH, "acme", Role::Viewer).await.unwrap();
+}
+
+async fn enrolling_a_duplicate_email_is_a_conflict_and_leaves_no_orphan_org(store: Store) {
+    store.enroll_user(&Actor::System, "dup@acme.example", HASH, "acme", Role::Owner).await.unwrap();
+    let before = counts(&store).await;
+    // Into a new organization (which would be created), into the existing one, any role.
+    for (org_name, role) in [("fresh", Role::Owner), ("acme", Role::Viewer), ("acme", Role::Owner)] {
+        match store.enroll_user(&Actor::System, "dup@acme.example", HASH, org_name, role).await {
+            Err(StoreError::Conflict { what }) => assert!(what.contains("email"), "{what}"),
+            other => panic!("{org_name}/{role:?}: expected Conflict, got {other:?}"),
+        }
+        assert_eq!(counts(&store).await, before, "{org_name}/{role:?} left rows behind");
+    }
+    // Values the schema refuses are Invalid, also with nothing written.
+    for (email, hash, field) in [("x", HASH, "email"), ("ok@acme.example", "plaintext", "password_hash")] {
+        match store.enroll_user(&Actor::System, email, hash, "fresh", Role::Owner).await {
+            Err(StoreError::Invalid { field: f, .. }) => assert_eq!(f, field),
+            other => panic!("{email}: expected Invalid {field}, got {other:?}"),
+        }
+        assert_eq!(counts(&store).await, before);
+    }
+    // A bad organization name fails after the user row was written: rolled back too.
+    let long = "o".repeat(201);
+    match store.enroll_user(&Actor::System, "ok@acme.example", HASH, &long, Role::Owner).await {
+        Err(StoreError::Invalid { field, .. }) => assert_eq!(field, "name"),
+        other => panic!("expected Invalid name, got {other:?}"),
+    }
+    assert_eq!(counts(&store).await, before);
+}
+
+fn session_row(id: &str, user: UserId, expires_at: i64) -> talos_store::Session {
+    talos_store::Session {
+        id: id.to_owned(),
+        user,
+        csrf_hash: format!("csrf-{id}"),
+        created_at: UnixMs(1_000),
+        expires_at: UnixMs(expires_at),
+    }
+}
+
+async fn set_password_replaces_the_hash_and_ends_the_users_sessions(store: Store) {
+    let a = store.enroll_user(&Actor::System, "a@acme.example", HASH, "acme", Role::Owner).await.unwrap();
+    let b = store.enroll_user(&Actor::System, "b@acme.example", HASH, "acme", Role::Viewer).await.unwrap();
+    for (id, user) in [("a1", a.user.id), ("a2", a.user.id), ("b1", b.user.id)] {
+        store.create_session(&session_row(id, user, 9_000_000_000_000)).await.unwrap();
+    }
+    let audits = store.count_rows("audit_log").await.unwrap();
+    let new_hash = "$argon2id$v=19$m=19456,t=2,p=1$bmV3c2FsdA$bmV3aGFzaG5ld2hhc2g";
+    let by = Actor::User(b.user.id);
+    store.set_password(&by, a.user.id, new_hash).await.unwrap();
+    assert_eq!(store.find_user_by_email("a@acme.example").await.unwrap().password_hash, new_hash);
+    assert_eq!(store.find_user_by_email("b@acme.example").await.unwrap().password_hash, HASH);
+    for id in ["a1", "a2"] {
+        assert!(matches!(store.find_session(id, UnixMs(2_000)).await, Err(StoreError::NotFound { .. })), "{id}");
+    }
+    assert_eq!(store.find_session("b1", UnixMs(2_000)).await.unwrap().user, b.user.id);
+    assert_eq!(store.count_rows("sessions").await.unwrap(), 1);
+    assert_eq!(store.count_rows("audit_log").await.unwrap(), audits + 1);
+    // The reset is audited without an organization: read it back through the raw count
+    // and the org log (which must not show it).
+    assert!(!actions(&store, a.org.id).await.contains(&"user.password_reset".to_owned()));
+
+    // An unknown user is NotFound; a hash the schema refuses is Invalid; neither writes.
+    let before = counts(&store).await;
+    match store.set_password(&Actor::System, UserId(999_999), new_hash).await {
+        Err(StoreError::NotFound { what, .. }) => assert_eq!(what, "user"),
+        other => panic!("expected NotFound user, got {other:?}"),
+    }
+    assert!(matches!(
+        store.set_password(&Actor::System, b.user.id, "plaintext").await,
+        Err(StoreError::Invalid { .. })
+    ));
+    assert_eq!(counts(&store).await, before);
+    assert_eq!(store.find_session("b1", UnixMs(2_000)).await.unwrap().user, b.user.id);
+}
+
+async fn deleting_expired_sessions_keeps_the_live_ones(store: Store) {
+    let u = store.enroll_user(&Actor::System, "u@acme.example", HASH, "acme", Role::Owner).await.unwrap().user.id;
+    for (id, expires) in [("old", 1_000), ("edge", 5_000), ("live", 5_001), ("later", 9_000)] {
+        store.create_session(&session_row(id, u, expires)).await.unwrap();
+    }
+    assert_eq!(store.delete_expired_sessions(UnixMs(500)).await.unwrap(), 0);
+    // A session expiring exactly at `at` is already unusable (find_session wants expires > now): deleted.
+    assert_eq!(store.delete_expired_sessions(UnixMs(5_000)).await.unwrap(), 2);
+    assert_eq!(store.count_rows("sessions").await.unwrap(), 2);
+    for id in ["live", "later"] {
+        assert_eq!(store.find_session(id, UnixMs(5_000)).await.unwrap().id, id);
+    }
+    assert_eq!(store.delete_expired_sessions(UnixMs(5_000)).await.unwrap(), 0);
+    assert_eq!(store.delete_expired_sessions(UnixMs(i64::MAX)).await.unwrap(), 2);
+    assert_eq!(store.count_rows("sessions").await.unwrap(), 0);
+}
+
+async fn a_fleet_import_writes_every_row_and_one_audit_row(store: Store) {
+    let a = org(&store, "acme").await;
+    let other = org(&store, "other").await;
+    store.create_station(&Actor::System, other, &station("gs-0")).await.unwrap();
+    let stations: Vec<NewStation> = (0..3).map(|i| station(&format!("gs-{i}"))).collect();
+    let campaigns = [campaign("iss", 25544), campaign("ao-7", 7530)];
+    let assignments = [(0, 0), (1, 0), (2, 1), (0, 1)];
+    let audits = store.count_rows("audit_log").await.unwrap();
+    let by = Actor::ApiKey("tk_import".into());
+    let done = store.import_fleet(&by, a, &stations, &campaigns, &assignments).await.unwrap();
+    assert_eq!(done, talos_store::FleetImport { stations: 3, campaigns: 2, assignments: 4 });
+
+    let s = store.list_stations(a, None, 100).await.unwrap().items;
+    assert_eq!(s.iter().map(|s| s.settings.clone()).collect::<Vec<_>>(), stations);
+    assert!(s.iter().all(|s| s.org == a && s.held_since.is_none()));
+    let c = store.list_campaigns(a, None, 100).await.unwrap().items;
+    assert_eq!(c.iter().map(|c| c.settings.clone()).collect::<Vec<_>>(), campaigns);
+    let asg = store.list_assignments(a, None, 100).await.unwrap().items;
+    let pairs: Vec<(StationId, CampaignId)> = asg.iter().map(|x| (x.station, x.campaign)).collect();
+    let want: Vec<(StationId, CampaignId)> = assignments.iter().map(|&(i, j)| (s[i].id, c[j].id)).collect();
+    assert_eq!(pairs, want);
+
+    assert_eq!(store.count_rows("audit_log").await.unwrap(), audits + 1);
+    let log = store.list_audit(a, None, 1).await.unwrap().items;
+    assert_eq!(log[0].action, "fleet.import");
+    assert_eq!(log[0].actor, by);
+    assert_eq!(log[0].target, format!("organization:{a}"));
+    assert_eq!(log[0].details, serde_json::json!({ "stations": 3, "campaigns": 2, "assignments": 4 }));
+    // The other organization is untouched.
+    assert_eq!(store.list_stations(other, None, 100).await.unwrap().items.len(), 1);
+    assert!(actions(&store, other).await.iter().all(|x| x != "fleet.import"));
+
+    // An empty import is fine (and still audited).
+    let empty = store.import_fleet(&by, a, &[], &[], &[]).await.unwrap();
+    assert_eq!(empty, talos_store::FleetImport::default());
+}
+
+async fn a_fleet_import_is_all_or_nothing(store: Store) {
+    let a = org(&store, "acme").await;
+    store.create_station(&Actor::System, a, &station("existing")).await.unwrap();
+    let stations: Vec<NewStation> = (0..3).map(|i| station(&format!("gs-{i}"))).collect();
+    let campaigns = [campaign("iss", 25544), campaign("ao-7", 7530)];
+    let before = counts(&store).await;
+    let sys = &Actor::System;
+
+    for bad in [[(0, 0), (3, 0)], [(0, 2), (0, 0)]] {
+        match store.import_fleet(sys, a, &stations, &campaigns, &bad).await {
+            Err(StoreError::Invalid { field, .. }) => assert_eq!(field, "assignments"),
+            other => panic!("{bad:?}: expected Invalid assignments, got {other:?}"),
+        }
+        assert_eq!(counts(&store).await, before, "{bad:?}");
+    }
+    // An index into an empty slice is out of range too.
+    assert!(matches!(store.import_fleet(sys, a, &[], &campaigns, &[(0, 0)]).await, Err(StoreError::Invalid { .. })));
+
+    // A duplicate name within the import, and one clashing with a station already there:
+    // the rows before it were written in the transaction and are rolled back.
+    let mut twice = stations.clone();
+    twice.push(station("gs-1"));
+    let mut clash = stations.clone();
+    clash.push(station("existing"));
+    for list in [twice, clash] {
+        match store.import_fleet(sys, a, &list, &campaigns, &[(0, 0)]).await {
+            Err(StoreError::Conflict { what }) => assert!(what.contains("name"), "{what}"),
+            other => panic!("expected Conflict, got {other:?}"),
+        }
+        assert_eq!(counts(&store).await, before);
+    }
+    let dup_campaign = [campaign("iss", 25544), campaign("iss", 7530)];
+    assert!(matches!(
+        store.import_fleet(sys, a, &stations, &dup_campaign, &[]).await,
+        Err(StoreError::Conflict { .. })
+    ));
+    // The same assignment twice.
+    assert!(matches!(
+        store.import_fleet(sys, a, &stations, &campaigns, &[(1, 1), (1, 1)]).await,
+        Err(StoreError::Conflict { .. })
+    ));
+    // A value the schema refuses in the last station.
+    let mut bad = stations.clone();
+    bad[2].lat_deg = 91.0;
+    match store.import_fleet(sys, a, &bad, &campaigns, &[(0, 0)]).await {
+        Err(StoreError::Invalid { field, .. }) => assert_eq!(field, "lat_deg"),
+        other => panic!("expected Invalid lat_deg, got {other:?}"),
+    }
+    assert_eq!(counts(&store).await, before);
+
+    // An unknown organization.
+    match store.import_fleet(sys, OrgId(999_999), &stations, &campaigns, &[(0, 0)]).await {
+        Err(StoreError::NotFound { what, .. }) => assert_eq!(what, "organization"),
+        other => panic!("expected NotFound organization, got {other:?}"),
+    }
+    assert_eq!(counts(&store).await, before);
+
+    // After all that, the good import goes through.
+    store.import_fleet(sys, a, &stations, &campaigns, &[(0, 0)]).await.unwrap();
+    assert_eq!(store.count_rows("stations").await.unwrap(), 4);
+}
+
+// ---- operator holds and station timelines -------------------------------------------
+
+async fn a_station_hold_keeps_its_first_park_time_and_resume_clears_it(store: Store) {
+    let a = org(&store, "acme").await;
+    let b = org(&store, "other").await;
+    let s = store.create_station(&Actor::System, a, &station("gs")).await.unwrap();
+    let theirs = store.create_station(&Actor::System, b, &station("gs")).await.unwrap();
+    let op = Actor::ApiKey("tk_op".into());
+
+    let t0 = chrono::Utc::now().timestamp_millis();
+    let parked = store.set_station_hold(&op, a, s.id, true, "feed horn swap").await.unwrap();
+    let t1 = chrono::Utc::now().timestamp_millis();
+    let since = parked.held_since.expect("parked station has held_since");
+    assert!((t0..=t1).contains(&since.0), "{since:?} not in {t0}..={t1}");
+    assert_eq!(parked.settings, station("gs"));
+    assert_eq!(store.get_station(a, s.id).await.unwrap().held_since, Some(since));
+
+    // A second park (a few ms later) keeps the original time.
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let again = store.set_station_hold(&op, a, s.id, true, "still swapping").await.unwrap();
+    assert_eq!(again.held_since, Some(since));
+    // Editing the station's settings keeps the hold.
+    let updated = store.update_station(&Actor::System, a, s.id, &station("gs-renamed")).await.unwrap();
+    assert_eq!(updated.held_since, Some(since));
+    assert_eq!(store.get_station(a, s.id).await.unwrap().held_since, Some(since));
+    assert_eq!(store.list_stations(a, None, 10).await.unwrap().items[0].held_since, Some(since));
+
+    let resumed = store.set_station_hold(&op, a, s.id, false, "done").await.unwrap();
+    assert_eq!(resumed.held_since, None);
+    assert_eq!(store.get_station(a, s.id).await.unwrap().held_since, None);
+    // Resuming a station that is not held is harmless (and still audited).
+    assert_eq!(store.set_station_hold(&op, a, s.id, false, "").await.unwrap().held_since, None);
+
+    let log = store.list_audit(a, None, 100).await.unwrap().items;
+    let holds: Vec<(&str, &serde_json::Value)> = log
+        .iter()
+        .rev()
+        .filter(|e| e.action.starts_with("station.park") || e.action.starts_with("station.resume"))
+        .map(|e| (e.action.as_str(), &e.details["reason"]))
+        .collect();
+    assert_eq!(
+        holds,
+        [
+            ("station.park", &serde_json::json!("feed horn swap")),
+            ("station.park", &serde_json::json!("still swapping")),
+            ("station.resume", &serde_json::json!("done")),
+            ("station.resume", &serde_json::json!("")),
+        ]
+    );
+    let park = log.iter().find(|e| e.action == "station.park").unwrap();
+    assert_eq!((park.actor.clone(), park.target.clone()), (op.clone(), format!("station:{}", s.id)));
+
+    // Another organization's station, or no station at all: NotFound, nothing written.
+    let before = counts(&store).await;
+    for (o, id) in [(a, theirs.id), (b, s.id), (a, StationId(999_999))] {
+        for held in [true, false] {
+            match store.set_station_hold(&op, o, id, held, "x").await {
+                Err(StoreError::NotFound { what, .. }) => assert_eq!(what, "station"),
+                other => panic!("{o}/{id}: expected NotFound station, got {other:?}"),
+            }
+        }
+    }
+    assert_eq!(counts(&store).await, before);
+    assert_eq!(store.get_station(b, theirs.id).await.unwrap().held_since, None);
+    assert_eq!(store.get_station(a, s.id).await.unwrap().held_since, None);
+}
+
+async fn station_campaigns_lists_one_stations_assignments_within_its_org(store: Store) {
+    let a = org(&store, "acme").await;
+    let b = org(&store, "other").await;
+    let sys = &Actor::System;
+    let s1 = store.create_station(sys, a, &station("gs-1")).await.unwrap();
+    let s2 = store.create_station(sys, a, &station("gs-2")).await.unwrap();
+    let idle = store.create_station(sys, a, &station("gs-idle")).await.unwrap();
+    let c1 = store.create_campaign(sys, a, &campaign("iss", 25544)).await.unwrap();
+    let c2 = store.create_campaign(sys, a, &campaign("ao-7", 7530)).await.unwrap();
+    let c3 = store.create_campaign(sys, a, &campaign("hubble", 20580)).await.unwrap();
+    let a13 = store.create_assignment(sys, a, s1.id, c3.id).await.unwrap();
+    let a11 = store.create_assignment(sys, a, s1.id, c1.id).await.unwrap();
+    store.create_assignment(sys, a, s2.id, c2.id).await.unwrap();
+    let t = store.create_station(sys, b, &station("gs-1")).await.unwrap();
+    let d = store.create_campaign(sys, b, &campaign("iss", 25544)).await.unwrap();
+    store.create_assignment(sys, b, t.id, d.id).await.unwrap();
+
+    let got = store.station_campaigns(a, s1.id).await.unwrap();
+    // By assignment id, with the full assignment and campaign rows.
+    assert_eq!(got, [(a13, c3.clone()), (a11, c1.clone())]);
+    let got = store.station_campaigns(a, s2.id).await.unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!((got[0].0.station, got[0].1.id, got[0].1.settings.name.as_str()), (s2.id, c2.id, "ao-7"));
+    assert!(store.station_campaigns(a, idle.id).await.unwrap().is_empty());
+    // Never across organizations, in either direction.
+    assert!(store.station_campaigns(a, t.id).await.unwrap().is_empty());
+    assert!(store.station_campaigns(b, s1.id).await.unwrap().is_empty());
+    assert!(store.station_campaigns(a, StationId(999_999)).await.unwrap().is_empty());
+    let theirs = store.station_campaigns(b, t.id).await.unwrap();
+    assert_eq!(theirs.len(), 1);
+    assert_eq!((theirs[0].0.org, theirs[0].1.org, theirs[0].1.id), (b, b, d.id));
+    // A deleted campaign drops out of the timeline.
+    store.delete_campaign(sys, a, c3.id).await.unwrap();
+    assert_eq!(store.station_campaigns(a, s1.id).await.unwrap(), [(a11, c1)]);
+}
+
+// ---- director commands and tracking sessions ----------------------------------------
+
+use talos_store::{DirectorCommand, DirectorCommandKind, SessionOutcome, TrackingSession};
+
+const ISS: u64 = 25544;
+
+fn start(org: OrgId, station: StationId, assignment: AssignmentId, at: i64) -> DirectorCommand {
+    DirectorCommand {
+        org,
+        station,
+        at: UnixMs(at),
+        kind: DirectorCommandKind::SessionStart { assignment, norad_id: NoradId::new(ISS).unwrap() },
+    }
+}
+
+fn stop(org: OrgId, station: StationId, assignment: AssignmentId, at: i64, outcome: SessionOutcome) -> DirectorCommand {
+    DirectorCommand {
+        org,
+        station,
+        at: UnixMs(at),
+        kind: DirectorCommandKind::SessionStop { assignment, norad_id: NoradId::new(ISS).unwrap(), outcome },
+    }
+}
+
+fn park(org: OrgId, station: StationId, at: i64) -> DirectorCommand {
+    DirectorCommand { org, station, at: UnixMs(at), kind: DirectorCommandKind::Park { az_deg: 180.0, el_deg: 90.0 } }
+}
+
+/// One organization with a station, a campaign and an assignment between them.
+async fn tracked(store: &Store, name: &str) -> (OrgId, StationId, AssignmentId) {
+    let o = org(store, name).await;
+    let s = store.create_station(&Actor::System, o, &station("gs")).await.unwrap();
+    let c = store.create_campaign(&Actor::System, o, &campaign("iss", ISS)).await.unwrap();
+    let asg = store.create_assignment(&Actor::System, o, s.id, c.id).await.unwrap();
+    (o, s.id, asg.id)
+}
+
+async fn sessions_of(store: &Store, org: OrgId) -> Vec<TrackingSession> {
+    store.list_tracking_sessions(org, None, None, 1_000).await.unwrap().items
+}
+
+async fn director_commands_open_and_close_tracking_sessions_and_are_audited_as_system(store: Store) {
+    let (a, s, asg) = tracked(&store, "acme").await;
+    let audits = store.count_rows("audit_log").await.unwrap();
+    store.record_director_commands(&[]).await.unwrap();
+    assert_eq!(store.count_rows("audit_log").await.unwrap(), audits);
+
+    store.record_director_commands(&[start(a, s, asg, 10_000)]).await.unwrap();
+    let open = sessions_of(&store, a).await;
+    assert_eq!(open.len(), 1);
+    let want = TrackingSession {
+        id: open[0].id,
+        org: a,
+        station: s,
+        assignment: asg,
+        norad_id: NoradId::new(ISS).unwrap(),
+        started_at: UnixMs(10_000),
+        ended_at: None,
+        outcome: SessionOutcome::InProgress,
+    };
+    assert_eq!(open[0], want);
+
+    store
+        .record_director_commands(&[stop(a, s, asg, 70_000, SessionOutcome::Completed), park(a, s, 70_000)])
+        .await
+        .unwrap();
+    let closed = sessions_of(&store, a).await;
+    assert_eq!(
+        closed,
+        [TrackingSession { ended_at: Some(UnixMs(70_000)), outcome: SessionOutcome::Completed, ..want.clone() }]
+    );
+
+    // A stop for a session never started (or already stopped) changes nothing and does not fail.
+    let before = counts(&store).await;
+    store
+        .record_director_commands(&[
+            stop(a, s, asg, 80_000, SessionOutcome::Preempted),
+            stop(a, s, AssignmentId(999_999), 80_000, SessionOutcome::Held),
+            stop(a, StationId(999_999), asg, 80_000, SessionOutcome::Removed),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(sessions_of(&store, a).await, closed);
+    assert_eq!(store.count_rows("tracking_sessions").await.unwrap(), 1);
+    // Only the three audit rows were added.
+    let after = counts(&store).await;
+    let diff: Vec<_> = before.iter().zip(&after).filter(|(x, y)| x != y).map(|(x, y)| (x.0, y.1 - x.1)).collect();
+    assert_eq!(diff, [("audit_log", 3)]);
+
+    // Every outcome round-trips.
+    for (i, outcome) in
+        [SessionOutcome::Preempted, SessionOutcome::Held, SessionOutcome::Removed].into_iter().enumerate()
+    {
+        let t = 100_000 + 10_000 * i as i64;
+        store.record_director_commands(&[start(a, s, asg, t), stop(a, s, asg, t + 1, outcome)]).await.unwrap();
+        assert_eq!(sessions_of(&store, a).await[0].outcome, outcome);
+    }
+
+    // One audit row per command, actor system, target the station, the org's.
+    let log: Vec<_> = store.list_audit(a, None, 100).await.unwrap().items.into_iter().rev().collect();
+    let commands: Vec<_> = log.iter().filter(|e| e.action.starts_with("command.")).collect();
+    let names: Vec<&str> = commands.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "command.session_start",
+            "command.session_stop",
+            "command.park",
+            "command.session_stop",
+            "command.session_stop",
+            "command.session_stop",
+            "command.session_start",
+            "command.session_stop",
+            "command.session_start",
+            "command.session_stop",
+            "command.session_start",
+            "command.session_stop",
+        ]
+    );
+    assert!(commands.iter().all(|e| e.actor == Actor::System && e.org == Some(a)));
+    assert!(commands.iter().all(|e| e.target == format!("station:{s}") || e.target == "station:999999"));
+    assert_eq!(commands[0].details, serde_json::json!({ "assignment": asg.0, "norad_id": ISS }));
+    assert_eq!(commands[1].details["outcome"], "completed");
+    assert_eq!(commands[2].details, serde_json::json!({ "az_deg": 180.0, "el_deg": 90.0 }));
+}
+
+async fn director_commands_for_a_deleted_or_unknown_org_are_skipped_without_failing_the_batch(store: Store) {
+    let (a, s, asg) = tracked(&store, "acme").await;
+    let (gone, gs, gasg) = tracked(&store, "gone").await;
+    store.record_director_commands(&[start(gone, gs, gasg, 1_000)]).await.unwrap();
+    store.delete_organization(&Actor::System, gone).await.unwrap();
+    assert_eq!(store.count_rows("tracking_sessions").await.unwrap(), 0, "cascaded with the org");
+    let gone_audit = store.list_audit(gone, None, 1_000).await.unwrap().items.len();
+    let unknown = OrgId(999_999);
+
+    let batch = [
+        start(gone, gs, gasg, 2_000),
+        start(unknown, StationId(999_998), AssignmentId(999_997), 2_000),
+        start(a, s, asg, 2_000),
+        park(gone, gs, 2_000),
+        stop(gone, gs, gasg, 3_000, SessionOutcome::Completed),
+        park(unknown, StationId(999_998), 2_000),
+    ];
+    store.record_director_commands(&batch).await.unwrap();
+    // The live organization's command went through; nothing was written for the others.
+    assert_eq!(store.count_rows("tracking_sessions").await.unwrap(), 1);
+    assert_eq!(sessions_of(&store, a).await[0].station, s);
+    assert!(sessions_of(&store, gone).await.is_empty());
+    assert!(sessions_of(&store, unknown).await.is_empty());
+    assert_eq!(store.list_audit(gone, None, 1_000).await.unwrap().items.len(), gone_audit);
+    assert!(store.list_audit(unknown, None, 1_000).await.unwrap().items.is_empty());
+    assert_eq!(actions(&store, a).await.last().map(String::as_str), Some("command.session_start"));
+}
+
+async fn interrupting_closes_only_open_sessions_of_every_org(store: Store) {
+    let (a, s, asg) = tracked(&store, "acme").await;
+    let (b, t, tasg) = tracked(&store, "other").await;
+    let s2 = store.create_station(&Actor::System, a, &station("gs-2")).await.unwrap().id;
+    store
+        .record_director_commands(&[
+            start(a, s, asg, 1_000),
+            stop(a, s, asg, 2_000, SessionOutcome::Completed),
+            start(a, s, asg, 3_000),
+            start(b, t, tasg, 4_000),
+            // Started after the interrupt time (a clock that ran ahead): closed at its own start.
+            start(a, s2, asg, 9_000),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(store.interrupt_open_sessions(UnixMs(5_000)).await.unwrap(), 3);
+    let mut all = sessions_of(&store, a).await;
+    all.extend(sessions_of(&store, b).await);
+    all.sort_by_key(|x| x.id);
+    let got: Vec<(i64, Option<i64>, SessionOutcome)> =
+        all.iter().map(|x| (x.started_at.0, x.ended_at.map(|e| e.0), x.outcome)).collect();
+    assert_eq!(
+        got,
+        [
+            (1_000, Some(2_000), SessionOutcome::Completed),
+            (3_000, Some(5_000), SessionOutcome::Interrupted),
+            (4_000, Some(5_000), SessionOutcome::Interrupted),
+            (9_000, Some(9_000), SessionOutcome::Interrupted),
+        ]
+    );
+    assert_eq!(store.interrupt_open_sessions(UnixMs(6_000)).await.unwrap(), 0);
+    // A late stop for an interrupted session changes nothing.
+    store.record_director_commands(&[stop(a, s, asg, 7_000, SessionOutcome::Completed)]).await.unwrap();
+    assert_eq!(sessions_of(&store, a).await.iter().filter(|x| x.outcome == SessionOutcome::Completed).count(), 1);
+}
+
+async fn tracking_sessions_list_newest_first_by_station_with_a_cursor_and_never_another_orgs(store: Store) {
+    let (a, s, asg) = tracked(&store, "acme").await;
+    let (b, t, tasg) = tracked(&store, "other").await;
+    let s2 = store.create_station(&Actor::System, a, &station("gs-2")).await.unwrap().id;
+    let mut batch = Vec::new();
+    for i in 0..7 {
+        let at = 1_000 * i;
+        let on = if i % 2 == 0 { s } else { s2 };
+        batch.push(start(a, on, asg, at));
+        batch.push(stop(a, on, asg, at + 500, SessionOutcome::Completed));
+        if i < 3 {
+            batch.push(start(b, t, tasg, at));
+        }
+    }
+    store.record_director_commands(&batch).await.unwrap();
+    assert_eq!(store.count_rows("tracking_sessions").await.unwrap(), 10);
+
+    let (mut seen, mut before, mut pages) = (Vec::new(), None, 0);
+    loop {
+        let page = store.list_tracking_sessions(a, None, before, 3).await.unwrap();
+        assert!(page.items.iter().all(|x| x.org == a));
+        seen.extend(page.items.iter().map(|x| (x.id, x.started_at.0)));
+        pages += 1;
+        match page.next {
+            Some(n) => before = Some(n),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(seen.len(), 7);
+    assert!(seen.windows(2).all(|w| w[0].0 > w[1].0), "newest first: {seen:?}");
+    assert_eq!(seen.iter().map(|x| x.1).collect::<Vec<_>>(), [6_000, 5_000, 4_000, 3_000, 2_000, 1_000, 0]);
+
+    let on_s2 = store.list_tracking_sessions(a, Some(s2), None, 100).await.unwrap();
+    assert_eq!(on_s2.items.iter().map(|x| x.started_at.0).collect::<Vec<_>>(), [5_000, 3_000, 1_000]);
+    assert!(on_s2.items.iter().all(|x| x.station == s2 && x.ended_at == Some(x.started_at.plus_ms(500))));
+    assert_eq!(on_s2.next, None);
+    let on_s_page = store.list_tracking_sessions(a, Some(s), None, 2).await.unwrap();
+    assert_eq!(on_s_page.items.len(), 2);
+    let rest = store.list_tracking_sessions(a, Some(s), on_s_page.next, 100).await.unwrap();
+    assert_eq!(rest.items.iter().map(|x| x.started_at.0).collect::<Vec<_>>(), [2_000, 0]);
+
+    // A stop recorded for one organization never closes another's session, even when it
+    // names that organization's station and assignment.
+    store.record_director_commands(&[stop(a, t, tasg, 9_000, SessionOutcome::Removed)]).await.unwrap();
+    // Another organization's rows never show, by org or by its station id.
+    let theirs = sessions_of(&store, b).await;
+    assert_eq!(theirs.len(), 3);
+    assert!(theirs.iter().all(|x| x.org == b && x.station == t && x.outcome == SessionOutcome::InProgress));
+    assert!(store.list_tracking_sessions(a, Some(t), None, 100).await.unwrap().items.is_empty());
+    assert!(store.list_tracking_sessions(b, Some(s), None, 100).await.unwrap().items.is_empty());
+    assert!(store.list_tracking_sessions(OrgId(999_999), None, None, 100).await.unwrap().items.is_empty());
+    // A cursor past the start is an empty page; bad limits are Invalid.
+    let oldest = seen.last().unwrap().0;
+    assert!(store.list_tracking_sessions(a, None, Some(oldest), 100).await.unwrap().items.is_empty());
+    for limit in [0, talos_store::MAX_PAGE + 1] {
+        assert!(matches!(store.list_tracking_sessions(a, None, None, limit).await, Err(StoreError::Invalid { .. })));
+    }
+}
+
+both_backends!(
+    enrolling_an_owner_creates_the_missing_org_and_a_member_joins_an_existing_one,
+    enrolling_into_a_missing_org_without_owner_role_is_not_found_and_writes_nothing,
+    enrolling_a_duplicate_email_is_a_conflict_and_leaves_no_orphan_org,
+    set_password_replaces_the_hash_and_ends_the_users_sessions,
+    deleting_expired_sessions_keeps_the_live_ones,
+    a_fleet_import_writes_every_row_and_one_audit_row,
+    a_fleet_import_is_all_or_nothing,
+    a_station_hold_keeps_its_first_park_time_and_resume_clears_it,
+    station_campaigns_lists_one_stations_assignments_within_its_org,
+    director_commands_open_and_close_tracking_sessions_and_are_audited_as_system,
+    director_commands_for_a_deleted_or_unknown_org_are_skipped_without_failing_the_batch,
+    interrupting_closes_only_open_sessions_of_every_org,
+    tracking_sessions_list_newest_first_by_station_with_a_cursor_and_never_another_orgs,
+);
