@@ -555,17 +555,21 @@ fn look(args: LookArgs) -> anyhow::Result<()> {
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
     talos::catalog_fetch::check_unique_names(&args.catalog_sources).context("--catalog-source")?;
+    // Flags first, so a typo fails before any directory or database is touched.
+    let listen = talos::serve::parse_listen(&args.listen)?;
+    let catalog_interval = catalog_interval(args.catalog_interval_h)?;
+    let start = args.start.as_deref().map(UnixMs::parse_rfc3339).transpose().context("--start")?;
     let options = talos::serve::ServeOptions {
         location: args.store.location()?,
-        listen: talos::serve::parse_listen(&args.listen)?,
+        listen,
         demo: args.demo,
         elements: args.elements,
-        start: args.start.as_deref().map(UnixMs::parse_rfc3339).transpose().context("--start")?,
+        start,
         seconds: args.seconds,
         threads: args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
         secure_cookie: args.secure_cookie,
         console: !args.quiet,
-        catalog_interval: catalog_interval(args.catalog_interval_h)?,
+        catalog_interval,
         catalog_sources: args.catalog_sources,
     };
     let stop = Arc::new(AtomicBool::new(false));

@@ -490,7 +490,8 @@ fn summary_lines(stdout: &str) -> Vec<(UnixMs, &str)> {
 #[test]
 fn serve_demo_runs_the_real_loop_from_any_directory_and_stops_after_the_given_seconds() {
     let dir = TempDir::new("serve-demo");
-    let out = talos_in(Some(&dir.0), &["serve", "--demo", "--seconds", "3"]);
+    let out =
+        talos_in(Some(&dir.0), &["serve", "--demo", "--data-dir", "data", "--listen", "127.0.0.1:0", "--seconds", "3"]);
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert!(out.status.success(), "{stderr}");
     let lines = summary_lines(&stdout);
@@ -501,7 +502,21 @@ fn serve_demo_runs_the_real_loop_from_any_directory_and_stops_after_the_given_se
 #[test]
 fn serve_demo_with_a_start_time_runs_its_clock_from_that_time() {
     let dir = TempDir::new("serve-demo-start");
-    let out = talos_in(Some(&dir.0), &["serve", "--demo", "--start", "2026-08-29T12:00:00Z", "--seconds", "3"]);
+    let out = talos_in(
+        Some(&dir.0),
+        &[
+            "serve",
+            "--demo",
+            "--data-dir",
+            "data",
+            "--listen",
+            "127.0.0.1:0",
+            "--start",
+            "2026-08-29T12:00:00Z",
+            "--seconds",
+            "3",
+        ],
+    );
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert!(out.status.success(), "{stderr}");
     let lines = summary_lines(&stdout);
@@ -515,8 +530,20 @@ fn serve_demo_with_a_start_time_runs_its_clock_from_that_time() {
 }
 
 #[test]
-fn serve_without_demo_is_refused_with_a_message() {
-    fails_naming(&["serve"], &["--demo"]);
+fn serve_without_demo_runs_an_empty_store_and_says_how_to_add_stations() {
+    let dir = TempDir::new("serve-empty");
+    let out = talos_in(Some(&dir.0), &["serve", "--data-dir", "data", "--listen", "127.0.0.1:0", "--seconds", "1"]);
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("0 stations") && stderr.contains("no stations yet"), "{stderr}");
+    assert!(!stderr.contains("demo login"), "no demo credentials without --demo: {stderr}");
+}
+
+#[test]
+fn serve_refuses_a_bad_listen_address_or_catalog_source_with_a_message() {
+    fails_naming(&["serve", "--listen", "localhost"], &["--listen", "ADDR:PORT"]);
+    fails_naming(&["serve", "--catalog-source", "celestrak"], &["--catalog-source"]);
+    fails_naming(&["serve", "--catalog-interval-h", "0"], &["--catalog-interval-h"]);
 }
 
 // ---------------------------------------------------------------------------------------
