@@ -192,6 +192,10 @@ pub struct PredictedPass {
     pub max_el_deg: f64,
     pub aos_az_deg: f64,
     pub los_az_deg: f64,
+    /// The pass was already up at the window start (`aos` is the window start).
+    pub aos_cut: bool,
+    /// The pass is still up at the window end (`los` is the window end).
+    pub los_cut: bool,
     /// Whether the built-in policy (priority, then elevation) gives the station this
     /// pass over the passes it overlaps. Whole passes are compared; live, the policy
     /// can also hand over mid-pass.
@@ -525,6 +529,8 @@ mod tests {
             max_el_deg,
             aos_az_deg: 0.0,
             los_az_deg: 0.0,
+            aos_cut: false,
+            los_cut: false,
             chosen: false,
             conflicts_with: vec![],
         }

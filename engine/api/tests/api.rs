@@ -1133,6 +1133,8 @@ impl DirectorStatus for FixedPasses {
                 max_el_deg,
                 aos_az_deg: 10.0,
                 los_az_deg: 200.0,
+                aos_cut: false,
+                los_cut: false,
                 // Garbage the API must overwrite with the policy's choice.
                 chosen: true,
                 conflicts_with: vec![AssignmentId(999)],

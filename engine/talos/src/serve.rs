@@ -289,6 +289,8 @@ impl DirectorStatus for DirectorShared {
                     max_el_deg: p.max_el_deg,
                     aos_az_deg: p.aos_az_deg,
                     los_az_deg: p.los_az_deg,
+                    aos_cut: p.aos_cut,
+                    los_cut: p.los_cut,
                     chosen: false,
                     conflicts_with: Vec::new(),
                 });
