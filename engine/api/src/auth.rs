@@ -120,6 +120,9 @@ impl Principal {
     }
 }
 
+/// How stale an API key's `last_used_at` may get before a request refreshes it.
+pub const LAST_USED_RESOLUTION_MS: i64 = 60_000;
+
 /// Authenticates a bearer API key for organization `org`. A key of another
 /// organization reads as 404 for that organization (its existence is not revealed).
 pub async fn authenticate(state: &AppState, headers: &HeaderMap, org: OrgId) -> Result<Principal, ApiError> {
@@ -145,7 +148,10 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap, org: OrgId) -> 
     if key.org != org {
         return Err(ApiError::NotFound("organization".into()));
     }
-    state.store.touch_api_key(key.org, key.id, now).await?;
+    // `last_used_at` to the minute: one write per key per minute, not one per request.
+    if key.last_used_at.is_none_or(|t| now.0 - t.0 >= LAST_USED_RESOLUTION_MS) {
+        state.store.touch_api_key(key.org, key.id, now).await?;
+    }
     let role = key.scopes.iter().find_map(|s| s.strip_prefix("role:").and_then(parse_role)).unwrap_or(Role::Viewer);
     Ok(Principal { org, role, actor: Actor::ApiKey(key.prefix) })
 }
