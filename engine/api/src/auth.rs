@@ -128,6 +128,43 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap, org: OrgId) -> 
     {
         return session_principal(state, &token, org).await;
     }
+    let key = bearer_key(state, headers).await?;
+    if key.org != org {
+        return Err(ApiError::NotFound("organization".into()));
+    }
+    touch(state, &key).await?;
+    let role = key.scopes.iter().find_map(|s| s.strip_prefix("role:").and_then(parse_role)).unwrap_or(Role::Viewer);
+    Ok(Principal { org, role, actor: Actor::ApiKey(key.prefix) })
+}
+
+/// Authenticates any caller, whatever its organization (for what every organization shares,
+/// such as the catalog): a valid API key or a live session. Missing or bad credentials: 401.
+pub(crate) async fn authenticate_any(state: &AppState, headers: &HeaderMap) -> Result<Actor, ApiError> {
+    if !headers.contains_key(axum::http::header::AUTHORIZATION)
+        && let Some(token) = crate::session::session_token(headers)
+    {
+        return match state.store.find_session(&sha256_hex(&token), (state.clock)()).await {
+            Ok(s) => Ok(Actor::User(s.user)),
+            Err(talos_store::StoreError::NotFound { .. }) => Err(ApiError::Unauthorized),
+            Err(e) => Err(e.into()),
+        };
+    }
+    let key = bearer_key(state, headers).await?;
+    touch(state, &key).await?;
+    Ok(Actor::ApiKey(key.prefix))
+}
+
+/// Records the key's use; a key revoked since it was read no longer authenticates.
+async fn touch(state: &AppState, key: &talos_store::ApiKey) -> Result<(), ApiError> {
+    match state.store.touch_api_key(key.org, key.id, (state.clock)()).await {
+        Ok(()) => Ok(()),
+        Err(talos_store::StoreError::NotFound { .. }) => Err(ApiError::Unauthorized),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The stored record of the request's bearer key, once its secret and expiry check out.
+async fn bearer_key(state: &AppState, headers: &HeaderMap) -> Result<talos_store::ApiKey, ApiError> {
     let header = headers.get(axum::http::header::AUTHORIZATION).ok_or(ApiError::Unauthorized)?;
     let token = header.to_str().ok().and_then(|h| h.strip_prefix("Bearer ")).ok_or(ApiError::Unauthorized)?;
     let (prefix, secret) =
@@ -142,12 +179,7 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap, org: OrgId) -> 
     if !good || key.expires_at.is_some_and(|t| t <= now) {
         return Err(ApiError::Unauthorized);
     }
-    if key.org != org {
-        return Err(ApiError::NotFound("organization".into()));
-    }
-    state.store.touch_api_key(key.org, key.id, now).await?;
-    let role = key.scopes.iter().find_map(|s| s.strip_prefix("role:").and_then(parse_role)).unwrap_or(Role::Viewer);
-    Ok(Principal { org, role, actor: Actor::ApiKey(key.prefix) })
+    Ok(key)
 }
 
 /// A session cookie's user, with their role in `org` (not a member: 404).

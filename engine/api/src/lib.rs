@@ -16,12 +16,13 @@ mod error;
 mod health;
 mod openapi;
 mod routes;
+mod satellites;
 mod session;
 
 pub use auth::{HashCost, Principal, hash_password, mint_api_key, sha256_hex, verify_password};
 pub use error::ApiError;
 pub use health::{DirectorStatus, Metrics};
-pub use openapi::{ROUTES, openapi_document};
+pub use openapi::{ROUTES, openapi_document, undescribed_routes};
 pub use session::{COOKIE_NAME, LoginLimiter};
 
 use axum::Router;

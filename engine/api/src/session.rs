@@ -85,10 +85,15 @@ pub(crate) async fn login(
     if !state.limiter.allow(&format!("{}|{client}", body.email.to_lowercase()), now) {
         return Err(ApiError::RateLimited);
     }
-    let user = match state.store.find_user_by_email(&body.email).await {
-        Ok(u) => Some(u),
-        Err(StoreError::NotFound { .. }) => None,
-        Err(e) => return Err(e.into()),
+    // An email no account can have (PostgreSQL text cannot hold NUL) is an unknown one.
+    let user = if body.email.contains('\0') {
+        None
+    } else {
+        match state.store.find_user_by_email(&body.email).await {
+            Ok(u) => Some(u),
+            Err(StoreError::NotFound { .. }) => None,
+            Err(e) => return Err(e.into()),
+        }
     };
     let phc = user.as_ref().map_or_else(|| dummy_hash(state.hash_cost).to_owned(), |u| u.password_hash.clone());
     let cost = state.hash_cost;
