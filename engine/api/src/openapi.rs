@@ -296,10 +296,17 @@ fn operation(method: &str, path: &str, summary: &str, s: &Spec) -> Value {
                     } },
                     "content": { "application/json": { "schema": schema_ref(schema) } }
                 }),
-                (Some(schema), _) => json!({
-                    "description": if status == 201 { "Created" } else { "OK" },
-                    "content": { "application/json": { "schema": schema_ref(schema) } }
-                }),
+                (Some(schema), _) => {
+                    let mut r = json!({
+                        "description": if status == 201 { "Created" } else { "OK" },
+                        "content": { "application/json": { "schema": schema_ref(schema) } }
+                    });
+                    let links = links(method, path);
+                    if !links.is_empty() {
+                        r["links"] = Value::Object(links);
+                    }
+                    r
+                }
                 (None, _) => json!({ "description": "Done, no content" }),
             }
         } else {
@@ -325,6 +332,52 @@ fn operation(method: &str, path: &str, summary: &str, s: &Spec) -> Value {
         });
     }
     op
+}
+
+/// Where the ids in a success response lead: from a created resource (`id` of the body) or
+/// a list (`items/0/...`) to the routes one path parameter further down, with the request's
+/// own path parameters passed along; and from a created station or campaign to a new
+/// assignment of it.
+fn links(method: &str, path: &str) -> Map<String, Value> {
+    let mut out = Map::new();
+    let creates = method == "post";
+    if !(creates || method == "get") {
+        return out;
+    }
+    for (m, target, _) in ROUTES {
+        let Some(rest) = target.strip_prefix(path).and_then(|r| r.strip_prefix("/{")) else { continue };
+        let Some((param, tail)) = rest.split_once('}') else { continue };
+        // The route itself or one literal segment below it (`/satellites/{norad_id}/element-sets`).
+        if tail.matches('/').count() > 1 || tail.contains('{') {
+            continue;
+        }
+        let field = match param {
+            "org" | "id" => "id",
+            other => other,
+        };
+        let value =
+            if creates { format!("$response.body#/{field}") } else { format!("$response.body#/items/0/{field}") };
+        let mut parameters = Map::new();
+        for p in path_parameters(path) {
+            let name = p["name"].as_str().unwrap_or_default().to_owned();
+            parameters.insert(name.clone(), json!(format!("$request.path.{name}")));
+        }
+        parameters.insert(param.to_owned(), json!(value));
+        let id = operation_id(m, target);
+        out.insert(id.clone(), json!({ "operationId": id, "parameters": parameters }));
+    }
+    if creates && (path.ends_with("/stations") || path.ends_with("/campaigns")) {
+        let field = if path.ends_with("/stations") { "station" } else { "campaign" };
+        out.insert(
+            "post_orgs_org_assignments".into(),
+            json!({
+                "operationId": "post_orgs_org_assignments",
+                "parameters": { "org": "$request.path.org" },
+                "requestBody": { field: "$response.body#/id" }
+            }),
+        );
+    }
+    out
 }
 
 /// `get /api/v1/orgs/{org}/stations/{id}` -> `get_orgs_org_stations_id`.
@@ -580,7 +633,10 @@ fn schemas() -> Value {
         (
             "AssignmentCreate",
             object(
-                json!({ "station": { "type": "integer", "minimum": 1 }, "campaign": { "type": "integer", "minimum": 1 } }),
+                json!({
+                    "station": { "type": "integer", "minimum": 1, "maximum": i64::MAX },
+                    "campaign": { "type": "integer", "minimum": 1, "maximum": i64::MAX }
+                }),
                 &["station", "campaign"],
             ),
         ),

@@ -59,6 +59,64 @@ fn rejection_error(rejection: &JsonRejection) -> ApiError {
     ApiError::Rejected { status: rejection.status(), message: rejection.body_text() }
 }
 
+/// An integer field of a body. JSON has one number type and JSON Schema's `integer` is any
+/// number without a fraction, so `1553.0` is read as 1553; a fraction or a value outside
+/// the field's type is refused (422, naming the field).
+fn integral<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: TryFrom<i128>,
+{
+    let v = d.deserialize_any(IntegralVisitor)?;
+    T::try_from(v).map_err(|_| serde::de::Error::custom(format!("integer {v} is out of range")))
+}
+
+/// [`integral`] for an optional field (`null` is `None`).
+fn optional_integral<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: TryFrom<i128>,
+{
+    #[derive(Debug)]
+    struct Int(i128);
+    impl<'de> Deserialize<'de> for Int {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_any(IntegralVisitor).map(Int)
+        }
+    }
+    match Option::<Int>::deserialize(d)? {
+        None => Ok(None),
+        Some(Int(v)) => {
+            T::try_from(v).map(Some).map_err(|_| serde::de::Error::custom(format!("integer {v} is out of range")))
+        }
+    }
+}
+
+#[derive(Debug)]
+struct IntegralVisitor;
+
+impl serde::de::Visitor<'_> for IntegralVisitor {
+    type Value = i128;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an integer")
+    }
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<i128, E> {
+        Ok(i128::from(v))
+    }
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<i128, E> {
+        Ok(i128::from(v))
+    }
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<i128, E> {
+        // Beyond 2^100 no field's type can hold it anyway; the bound keeps the cast exact.
+        if v.is_finite() && v.fract() == 0.0 && v.abs() < 2f64.powi(100) {
+            Ok(v as i128)
+        } else {
+            Err(E::invalid_type(serde::de::Unexpected::Float(v), &self))
+        }
+    }
+}
+
 /// Path parameters, read by name so garbage ids get a clear 400.
 pub(crate) type Params = Path<HashMap<String, String>>;
 
@@ -525,12 +583,13 @@ async fn delete_station(
 #[serde(deny_unknown_fields)]
 struct CampaignBody {
     name: String,
+    #[serde(deserialize_with = "integral")]
     norad_id: u64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "integral")]
     priority: i32,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "optional_integral")]
     window_start: Option<i64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "optional_integral")]
     window_end: Option<i64>,
     #[serde(default)]
     min_el_deg: f64,
@@ -655,7 +714,9 @@ async fn delete_campaign(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct AssignmentBody {
+    #[serde(deserialize_with = "integral")]
     station: u64,
+    #[serde(deserialize_with = "integral")]
     campaign: u64,
 }
 

@@ -714,6 +714,29 @@ async fn bad_input_is_4xx_and_writes_nothing(store: Store) {
         (Method::GET, format!("{o}/stations?after=x"), None, StatusCode::BAD_REQUEST, "bad_query"),
         (Method::GET, format!("{o}/stations?sort=name"), None, StatusCode::BAD_REQUEST, "bad_query"),
     ];
+    let cases = cases.into_iter().chain([
+        (
+            Method::POST,
+            format!("{o}/campaigns"),
+            Some(r#"{"name":"n","norad_id":25544,"priority":1.5}"#.into()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+        ),
+        (
+            Method::POST,
+            format!("{o}/campaigns"),
+            Some(r#"{"name":"n","norad_id":25544,"priority":2147483648}"#.into()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+        ),
+        (
+            Method::POST,
+            format!("{o}/assignments"),
+            Some(r#"{"station":-1,"campaign":1}"#.into()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+        ),
+    ]);
     for (method, uri, body, want, code) in cases {
         let (status, resp) = send_raw(Some(&w.app), method.clone(), uri.clone(), Some(&key), body).await;
         assert_eq!((status, resp["code"].as_str()), (want, Some(code)), "{method} {uri}: {resp}");
@@ -729,6 +752,26 @@ async fn bad_input_is_4xx_and_writes_nothing(store: Store) {
     assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert_eq!(w.store.count_rows("stations").await.unwrap(), stations);
     assert_eq!(w.store.count_rows("audit_log").await.unwrap(), audit);
+}
+
+/// JSON has one number type: an integer field takes `25544.0` (JSON Schema's `integer` allows
+/// it), in creates and in PATCH merges alike.
+async fn integer_fields_take_integral_floats(store: Store) {
+    let w = world(store).await;
+    let key = w.key(&w.a, Role::Owner);
+    let o = format!("/api/v1/orgs/{}", w.a.org);
+    let body =
+        json!({ "name": "f", "norad_id": 25544.0, "priority": -3.0, "window_start": 1.0e12, "window_end": null });
+    let (s, c) = send(&w, Method::POST, format!("{o}/campaigns"), &key, Some(body)).await;
+    assert_eq!(s, StatusCode::CREATED, "{c}");
+    assert_eq!((c["norad_id"].as_u64(), c["priority"].as_i64()), (Some(25544), Some(-3)));
+    assert_eq!(c["window_start"], 1_000_000_000_000_i64);
+    let uri = format!("{o}/campaigns/{}", c["id"]);
+    let (s, c) = send(&w, Method::PATCH, uri, &key, Some(json!({ "priority": 7.0 }))).await;
+    assert_eq!((s, c["priority"].as_i64()), (StatusCode::OK, Some(7)));
+    let body = json!({ "station": w.a.station as f64, "campaign": c["id"].as_u64().unwrap() as f64 });
+    let (s, a) = send(&w, Method::POST, format!("{o}/assignments"), &key, Some(body)).await;
+    assert_eq!(s, StatusCode::CREATED, "{a}");
 }
 
 /// `?after=&limit=` walks a list in id order, `next` is null on the last page.
@@ -837,6 +880,7 @@ both_backends!(
     nul_characters_are_refused_not_a_500,
     password_rows_are_argon2id,
     bad_input_is_4xx_and_writes_nothing,
+    integer_fields_take_integral_floats,
     pagination,
     audit_rows_name_the_actor,
     health_and_readiness,
@@ -935,6 +979,20 @@ async fn login_sessions_and_csrf(store: Store) {
         cookie_req(&w, Method::GET, format!("{o}/stations"), &cookie, None, None).await,
         StatusCode::UNAUTHORIZED
     );
+    // Logging out needs a live session (an ended or made-up one: 401) and its CSRF token even
+    // beside a bearer key (which stands in for neither).
+    let s = cookie_req(&w, Method::POST, "/api/v1/auth/logout".into(), &cookie, Some(&csrf), None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "already ended");
+    let s = cookie_req(&w, Method::POST, "/api/v1/auth/logout".into(), "talos_session=made-up", None, None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let req = Request::post("/api/v1/auth/logout")
+        .header("cookie", &cookie2)
+        .header("authorization", format!("Bearer {}", w.key(&w.a, Role::Owner)))
+        .body(Body::empty())
+        .unwrap();
+    let (s, _, _) = conforming("POST", "/api/v1/auth/logout", w.app.clone().oneshot(req).await.unwrap()).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_eq!(cookie_req(&w, Method::GET, format!("{o}/stations"), &cookie2, None, None).await, StatusCode::OK);
 }
 
 /// The sixth login attempt in a minute for one email and client is 429; a minute later it is allowed.
