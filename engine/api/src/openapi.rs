@@ -168,18 +168,21 @@ pub fn undescribed_routes() -> Vec<(&'static str, &'static str)> {
 fn status_description(status: u16) -> &'static str {
     match status {
         400 => {
-            "Malformed JSON (`bad_json`), a path id that is not a positive integer (`bad_id`) or a bad query parameter (`bad_query`)"
+            "Malformed JSON (`bad_json`), a path id that is not a positive integer (`bad_id`) or a bad query \
+                parameter (`bad_query`)"
         }
         401 => "Missing or invalid credentials (`unauthorized`), or a failed login (`invalid_credentials`)",
         403 => {
-            "The caller's role does not allow this (`forbidden`), or a cookie-authenticated change without its X-CSRF-Token (`csrf_required`)"
+            "The caller's role does not allow this (`forbidden`), or a cookie-authenticated change without its \
+                X-CSRF-Token (`csrf_required`)"
         }
         404 => "Not found, or it belongs to another organization (the two are indistinguishable)",
         409 => "It already exists (a unique name, membership or pair)",
         413 => "The body is larger than 64 KiB",
         415 => "The body is not `Content-Type: application/json`",
         422 => {
-            "The body does not fit the schema (`invalid_body`: a wrong type, an unknown or missing field) or a value is out of range (`invalid`, naming the field)"
+            "The body does not fit the schema (`invalid_body`: a wrong type, an unknown or missing field) or a value \
+                is out of range (`invalid`, naming the field)"
         }
         429 => "Too many login attempts for this email and client; retry in a minute",
         500 => "Internal error; the detail is logged, never returned",
@@ -226,7 +229,8 @@ fn query_parameters(kind: QueryKind) -> Vec<Value> {
         QueryKind::Satellites => vec![
             json!({
                 "name": "search", "in": "query", "required": false,
-                "description": "All digits: that NORAD id exactly; otherwise a case-insensitive substring of the name or international designator",
+                "description": "All digits: that NORAD id exactly; otherwise a case-insensitive substring of the name \
+                    or international designator",
                 "schema": text_schema(0, crate::satellites::MAX_SEARCH_CHARS)
             }),
             json!({
@@ -291,7 +295,8 @@ fn operation(method: &str, path: &str, summary: &str, s: &Spec) -> Value {
                 (Some(schema), "/api/v1/auth/login") => json!({
                     "description": "Logged in",
                     "headers": { "Set-Cookie": {
-                        "description": "`talos_session=...; HttpOnly; SameSite=Strict; Path=/; Max-Age=43200` (plus `Secure` behind HTTPS)",
+                        "description": "`talos_session=...; HttpOnly; SameSite=Strict; Path=/; Max-Age=43200` (plus \
+                            `Secure` behind HTTPS)",
                         "schema": { "type": "string" }
                     } },
                     "content": { "application/json": { "schema": schema_ref(schema) } }
@@ -424,7 +429,8 @@ fn security_schemes() -> Value {
     json!({
         "bearer": {
             "type": "http", "scheme": "bearer",
-            "description": "An API key `talos_<prefix>_<secret>`, created by POST /api/v1/orgs/{org}/api-keys. Takes precedence over a session cookie."
+            "description": "An API key `talos_<prefix>_<secret>`, created by POST /api/v1/orgs/{org}/api-keys. Takes \
+                precedence over a session cookie."
         },
         "session": {
             "type": "apiKey", "in": "cookie", "name": crate::COOKIE_NAME,
@@ -432,7 +438,8 @@ fn security_schemes() -> Value {
         },
         "csrf": {
             "type": "apiKey", "in": "header", "name": "X-CSRF-Token",
-            "description": "The `csrf_token` of the login response; required with the session cookie on POST, PATCH and DELETE."
+            "description": "The `csrf_token` of the login response; required with the session cookie on POST, PATCH \
+                and DELETE."
         }
     })
 }
@@ -449,6 +456,11 @@ fn text_schema(min: usize, max: usize) -> Value {
     s
 }
 
+/// A station's or campaign's name.
+fn name_schema() -> Value {
+    merge(&text_schema(1, crate::routes::NAME_CHARS), &json!({ "description": "Unique in the organization" }))
+}
+
 fn object(properties: Value, required: &[&str]) -> Value {
     json!({ "type": "object", "additionalProperties": false, "required": required, "properties": properties })
 }
@@ -462,7 +474,8 @@ fn full_object(properties: Value) -> Value {
 fn page_of(item: &str) -> Value {
     full_object(json!({
         "items": { "type": "array", "items": schema_ref(item) },
-        "next": { "type": ["integer", "null"], "minimum": 1, "description": "Pass as `cursor` for the next page; null on the last" }
+        "next": { "type": ["integer", "null"], "minimum": 1, "description": "Pass as `cursor` for the next page; null \
+            on the last" }
     }))
 }
 
@@ -494,7 +507,7 @@ fn station_properties() -> Value {
         s
     };
     json!({
-        "name": merge(&text_schema(1, crate::routes::NAME_CHARS), &json!({ "description": "Unique in the organization" })),
+        "name": name_schema(),
         "lat_deg": { "type": "number", "minimum": -90, "maximum": 90, "description": "WGS84 latitude" },
         "lon_deg": { "type": "number", "minimum": -180, "maximum": 180, "description": "WGS84 longitude" },
         "alt_m": num(Some(-500.0), Some(9000.0), 0.0, "Height above the WGS84 ellipsoid"),
@@ -514,15 +527,17 @@ fn station_properties() -> Value {
 
 fn campaign_properties() -> Value {
     json!({
-        "name": merge(&text_schema(1, crate::routes::NAME_CHARS), &json!({ "description": "Unique in the organization" })),
+        "name": name_schema(),
         "norad_id": { "type": "integer", "minimum": 1, "maximum": talos_core::ids::NORAD_ID_MAX },
         "priority": { "type": "integer", "minimum": i32::MIN, "maximum": i32::MAX, "default": 0 },
         "window_start": { "type": ["integer", "null"], "minimum": i64::MIN, "maximum": i64::MAX, "default": null,
-            "description": "Milliseconds since the Unix epoch; must be before window_end when both are set (422 otherwise)" },
+            "description": "Milliseconds since the Unix epoch; must be before window_end when both are set (422 \
+                otherwise)" },
         "window_end": { "type": ["integer", "null"], "minimum": i64::MIN, "maximum": i64::MAX, "default": null,
             "description": "Milliseconds since the Unix epoch" },
         "min_el_deg": { "type": "number", "minimum": -5, "maximum": 90, "default": 0 },
-        "policy": merge(&text_schema(0, usize::MAX), &json!({ "default": "priority", "description": "A built-in policy or a campaign-policy plugin" })),
+        "policy": merge(&text_schema(0, usize::MAX), &json!({ "default": "priority", "description": "A built-in \
+            policy or a campaign-policy plugin" })),
         "transmitter_uuids": { "type": "array", "items": text_schema(0, usize::MAX), "default": [],
             "description": "SatNOGS transmitter uuids to tune to" },
     })
@@ -534,7 +549,8 @@ fn element_set_summary() -> Value {
         "name": { "type": ["string", "null"] },
         "international_designator": { "type": ["string", "null"], "description": "COSPAR id as the source wrote it" },
         "epoch": { "type": "string", "format": "date-time", "description": "RFC 3339, UTC, microseconds" },
-        "age_days": { "type": "number", "description": "Days from the epoch to the server's now (negative: epoch ahead)" },
+        "age_days": { "type": "number", "description": "Days from the epoch to the server's now (negative: epoch \
+            ahead)" },
         "source": { "type": "string" },
         "source_priority": { "type": "integer", "description": "Higher wins when several sources have the object" },
         "fetched_at": { "type": "string", "format": "date-time", "description": "RFC 3339, UTC, milliseconds" },
@@ -566,7 +582,8 @@ fn schemas() -> Value {
         (
             "LoginResult",
             full_object(json!({
-                "csrf_token": { "type": "string", "description": "Send as X-CSRF-Token on cookie-authenticated changes" },
+                "csrf_token": { "type": "string", "description": "Send as X-CSRF-Token on cookie-authenticated \
+                    changes" },
                 "user": full_object(json!({ "id": id(), "email": { "type": "string" } })),
             })),
         ),

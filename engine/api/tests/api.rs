@@ -860,7 +860,11 @@ async fn openapi_covers_every_route(store: Store) {
     assert_eq!(doc["openapi"], "3.1.0");
     for (method, path, _) in talos_api::ROUTES {
         assert!(doc["paths"][*path][*method].is_object(), "{method} {path} missing from the document");
-        let uri = path.replace("{org}", &w.a.org.0.to_string()).replace("{id}", "1").replace("{user}", "1");
+        let uri = path
+            .replace("{org}", &w.a.org.0.to_string())
+            .replace("{id}", "1")
+            .replace("{user}", "1")
+            .replace("{norad_id}", "25544");
         let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
         let (s, resp) = send_raw(Some(&w.app), m, uri, None, None).await;
         assert_ne!(s, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
@@ -1017,8 +1021,8 @@ both_backends!(login_sessions_and_csrf, login_rate_limit);
 /// list, or without one it requires, or an error without its message, fails it.
 #[test]
 fn the_document_check_rejects_drifted_responses() {
-    let station = &document()["paths"]["/api/v1/orgs/{org}/stations/{id}"]["get"]["responses"]["200"]["content"]["application/json"]
-        ["schema"];
+    let get = &document()["paths"]["/api/v1/orgs/{org}/stations/{id}"]["get"];
+    let station = &get["responses"]["200"]["content"]["application/json"]["schema"];
     let v = validator("drift station", station);
     let good = json!({
         "id": 1, "name": "roof", "lat_deg": 1.0, "lon_deg": 2.0, "alt_m": 0.0, "min_el_deg": 0.0,
