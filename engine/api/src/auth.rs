@@ -120,9 +120,6 @@ impl Principal {
     }
 }
 
-/// How stale an API key's `last_used_at` may get before a request refreshes it.
-pub const LAST_USED_RESOLUTION_MS: i64 = 60_000;
-
 /// Authenticates a bearer API key for organization `org`. A key of another
 /// organization reads as 404 for that organization (its existence is not revealed).
 pub async fn authenticate(state: &AppState, headers: &HeaderMap, org: OrgId) -> Result<Principal, ApiError> {
@@ -131,6 +128,51 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap, org: OrgId) -> 
     {
         return session_principal(state, &token, org).await;
     }
+    let key = bearer_key(state, headers).await?;
+    if key.org != org {
+        return Err(ApiError::NotFound("organization".into()));
+    }
+    touch(state, &key).await?;
+    let role = key.scopes.iter().find_map(|s| s.strip_prefix("role:").and_then(parse_role)).unwrap_or(Role::Viewer);
+    Ok(Principal { org, role, actor: Actor::ApiKey(key.prefix) })
+}
+
+/// Authenticates any caller, whatever its organization (for what every organization shares,
+/// such as the catalog): a valid API key or a live session. Missing or bad credentials: 401.
+pub(crate) async fn authenticate_any(state: &AppState, headers: &HeaderMap) -> Result<Actor, ApiError> {
+    if !headers.contains_key(axum::http::header::AUTHORIZATION)
+        && let Some(token) = crate::session::session_token(headers)
+    {
+        return match state.store.find_session(&sha256_hex(&token), (state.clock)()).await {
+            Ok(s) => Ok(Actor::User(s.user)),
+            Err(talos_store::StoreError::NotFound { .. }) => Err(ApiError::Unauthorized),
+            Err(e) => Err(e.into()),
+        };
+    }
+    let key = bearer_key(state, headers).await?;
+    touch(state, &key).await?;
+    Ok(Actor::ApiKey(key.prefix))
+}
+
+/// How stale an API key's `last_used_at` may get before a request refreshes it.
+pub const LAST_USED_RESOLUTION_MS: i64 = 60_000;
+
+/// Records the key's use, to the minute: one write per key per minute, not one per
+/// request. A key revoked since it was read no longer authenticates.
+async fn touch(state: &AppState, key: &talos_store::ApiKey) -> Result<(), ApiError> {
+    let now = (state.clock)();
+    if key.last_used_at.is_some_and(|t| now.0 - t.0 < LAST_USED_RESOLUTION_MS) {
+        return Ok(());
+    }
+    match state.store.touch_api_key(key.org, key.id, now).await {
+        Ok(()) => Ok(()),
+        Err(talos_store::StoreError::NotFound { .. }) => Err(ApiError::Unauthorized),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The stored record of the request's bearer key, once its secret and expiry check out.
+async fn bearer_key(state: &AppState, headers: &HeaderMap) -> Result<talos_store::ApiKey, ApiError> {
     let header = headers.get(axum::http::header::AUTHORIZATION).ok_or(ApiError::Unauthorized)?;
     let token = header.to_str().ok().and_then(|h| h.strip_prefix("Bearer ")).ok_or(ApiError::Unauthorized)?;
     let (prefix, secret) =
@@ -145,15 +187,7 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap, org: OrgId) -> 
     if !good || key.expires_at.is_some_and(|t| t <= now) {
         return Err(ApiError::Unauthorized);
     }
-    if key.org != org {
-        return Err(ApiError::NotFound("organization".into()));
-    }
-    // `last_used_at` to the minute: one write per key per minute, not one per request.
-    if key.last_used_at.is_none_or(|t| now.0 - t.0 >= LAST_USED_RESOLUTION_MS) {
-        state.store.touch_api_key(key.org, key.id, now).await?;
-    }
-    let role = key.scopes.iter().find_map(|s| s.strip_prefix("role:").and_then(parse_role)).unwrap_or(Role::Viewer);
-    Ok(Principal { org, role, actor: Actor::ApiKey(key.prefix) })
+    Ok(key)
 }
 
 /// A session cookie's user, with their role in `org` (not a member: 404).

@@ -17,6 +17,7 @@ mod health;
 mod live;
 mod openapi;
 mod routes;
+mod satellites;
 mod session;
 
 pub use auth::{HashCost, Principal, hash_password, mint_api_key, sha256_hex, verify_password};
@@ -26,7 +27,7 @@ pub use live::{
     DirectorRequest, LiveEvent, LiveEventKind, LiveFrame, LiveHub, LiveState, LiveStation, PassCandidate, PassRequest,
     PredictedPass, mark_policy_choice,
 };
-pub use openapi::{ROUTES, openapi_document};
+pub use openapi::{ROUTES, openapi_document, undescribed_routes};
 pub use session::{COOKIE_NAME, LoginLimiter};
 
 use axum::Router;

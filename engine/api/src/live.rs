@@ -486,11 +486,12 @@ async fn station_command(
 #[serde(deny_unknown_fields)]
 struct SessionsQuery {
     station: Option<u64>,
-    after: Option<u64>,
+    #[serde(alias = "after")]
+    cursor: Option<u64>,
     limit: Option<u32>,
 }
 
-/// `GET /orgs/{org}/sessions?station=&after=&limit=`: tracking sessions, newest first.
+/// `GET /orgs/{org}/sessions?station=&cursor=&limit=`: tracking sessions, newest first.
 async fn list_sessions(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -508,7 +509,7 @@ async fn list_sessions(
         Some(s) => Some(StationId(s)),
         None => None,
     };
-    let page = state.store.list_tracking_sessions(p.org, station, q.after, limit).await?;
+    let page = state.store.list_tracking_sessions(p.org, station, q.cursor, limit).await?;
     Ok(Json(json!({ "items": page.items, "next": page.next })))
 }
 

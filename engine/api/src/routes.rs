@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use talos_core::{AssignmentId, CampaignId, NoradId, OrgId, StationId, UnixMs};
-use talos_store::{Assignment, AuditId, Campaign, NewCampaign, NewStation, Role, Station, UserId};
+use talos_store::{ApiKey, ApiKeyId, Assignment, AuditId, Campaign, NewCampaign, NewStation, Role, Station, UserId};
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
@@ -24,7 +24,8 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/orgs/{org}", get(get_org).patch(rename_org).delete(delete_org))
         .route("/orgs/{org}/members", get(list_members).post(add_member))
         .route("/orgs/{org}/members/{user}", axum::routing::patch(set_role))
-        .route("/orgs/{org}/api-keys", post(create_api_key))
+        .route("/orgs/{org}/api-keys", get(list_api_keys).post(create_api_key))
+        .route("/orgs/{org}/api-keys/{id}", axum::routing::delete(revoke_api_key))
         .route("/orgs/{org}/stations", get(list_stations).post(create_station))
         .route("/orgs/{org}/stations/{id}", get(get_station).patch(update_station).delete(delete_station))
         .route("/orgs/{org}/campaigns", get(list_campaigns).post(create_campaign))
@@ -32,6 +33,9 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/orgs/{org}/assignments", get(list_assignments).post(create_assignment))
         .route("/orgs/{org}/assignments/{id}", get(get_assignment).delete(delete_assignment))
         .route("/orgs/{org}/audit", get(list_audit))
+        .route("/satellites", get(crate::satellites::list_satellites))
+        .route("/satellites/{norad_id}", get(crate::satellites::get_satellite))
+        .route("/satellites/{norad_id}/element-sets", get(crate::satellites::list_element_sets))
         .fallback(|| async { ApiError::NotFound("route".into()) })
 }
 
@@ -55,6 +59,64 @@ fn rejection_error(rejection: &JsonRejection) -> ApiError {
     ApiError::Rejected { status: rejection.status(), message: rejection.body_text() }
 }
 
+/// An integer field of a body. JSON has one number type and JSON Schema's `integer` is any
+/// number without a fraction, so `1553.0` is read as 1553; a fraction or a value outside
+/// the field's type is refused (422, naming the field).
+fn integral<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: TryFrom<i128>,
+{
+    let v = d.deserialize_any(IntegralVisitor)?;
+    T::try_from(v).map_err(|_| serde::de::Error::custom(format!("integer {v} is out of range")))
+}
+
+/// [`integral`] for an optional field (`null` is `None`).
+fn optional_integral<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: TryFrom<i128>,
+{
+    #[derive(Debug)]
+    struct Int(i128);
+    impl<'de> Deserialize<'de> for Int {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_any(IntegralVisitor).map(Int)
+        }
+    }
+    match Option::<Int>::deserialize(d)? {
+        None => Ok(None),
+        Some(Int(v)) => {
+            T::try_from(v).map(Some).map_err(|_| serde::de::Error::custom(format!("integer {v} is out of range")))
+        }
+    }
+}
+
+#[derive(Debug)]
+struct IntegralVisitor;
+
+impl serde::de::Visitor<'_> for IntegralVisitor {
+    type Value = i128;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an integer")
+    }
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<i128, E> {
+        Ok(i128::from(v))
+    }
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<i128, E> {
+        Ok(i128::from(v))
+    }
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<i128, E> {
+        // Beyond 2^100 no field's type can hold it anyway; the bound keeps the cast exact.
+        if v.is_finite() && v.fract() == 0.0 && v.abs() < 2f64.powi(100) {
+            Ok(v as i128)
+        } else {
+            Err(E::invalid_type(serde::de::Unexpected::Float(v), &self))
+        }
+    }
+}
+
 /// Path parameters, read by name so garbage ids get a clear 400.
 pub(crate) type Params = Path<HashMap<String, String>>;
 
@@ -75,22 +137,54 @@ pub(crate) async fn principal(
     authenticate(state, headers, org).await
 }
 
+/// `?cursor=&limit=`; `after` is the older name of `cursor` and still read.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PageQuery {
-    after: Option<u64>,
+    #[serde(alias = "after")]
+    cursor: Option<u64>,
     limit: Option<u32>,
 }
+
+/// Default page length when `limit` is not given.
+pub(crate) const DEFAULT_PAGE: u32 = 100;
 
 fn page_query(
     q: Result<Query<PageQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<(Option<u64>, u32), ApiError> {
     let Query(q) = q.map_err(|e| ApiError::bad_request("bad_query", e.body_text()))?;
-    let limit = q.limit.unwrap_or(100);
+    Ok((q.cursor, check_limit(q.limit)?))
+}
+
+/// `limit` (default [`DEFAULT_PAGE`]) must be 1..=[`talos_store::MAX_PAGE`].
+pub(crate) fn check_limit(limit: Option<u32>) -> Result<u32, ApiError> {
+    let limit = limit.unwrap_or(DEFAULT_PAGE);
     if limit == 0 || limit > talos_store::MAX_PAGE {
         return Err(ApiError::bad_request("bad_query", format!("limit must be 1..={}", talos_store::MAX_PAGE)));
     }
-    Ok((q.after, limit))
+    Ok(limit)
+}
+
+/// Text the store can keep on either backend: no NUL character (PostgreSQL text cannot
+/// hold one) and at most `max_chars` characters. The error names the field.
+pub(crate) fn check_text(field: &str, value: &str, max_chars: usize) -> Result<(), String> {
+    if value.contains('\0') {
+        return Err(format!("{field} must not contain a NUL character"));
+    }
+    if value.chars().count() > max_chars {
+        return Err(format!("{field} is longer than {max_chars} characters"));
+    }
+    Ok(())
+}
+
+/// Longest organization, station and campaign name (the schema's limit).
+pub(crate) const NAME_CHARS: usize = 200;
+/// Longest email (the schema's limit).
+pub(crate) const EMAIL_CHARS: usize = 320;
+
+/// [`check_text`] for a body field: 422 `invalid` naming it.
+fn body_text(field: &str, value: &str, max_chars: usize) -> Result<(), ApiError> {
+    check_text(field, value, max_chars).map_err(|reason| ApiError::Invalid { field: field.to_owned(), reason })
 }
 
 fn page<T: Serialize>(items: Vec<T>, next: Option<u64>) -> Json<Value> {
@@ -174,6 +268,7 @@ async fn rename_org(
 ) -> Result<Json<Value>, ApiError> {
     let p = principal(&state, &headers, &params).await?;
     p.require(Role::Owner)?;
+    body_text("name", &body.name, NAME_CHARS)?;
     state.store.rename_organization(&p.actor, p.org, &body.name).await?;
     Ok(Json(json!({ "id": p.org, "name": body.name })))
 }
@@ -222,6 +317,7 @@ async fn add_member(
     if rank(body.role) > rank(p.role) {
         return Err(ApiError::Forbidden);
     }
+    body_text("email", &body.email, EMAIL_CHARS)?;
     let user = state.store.find_user_by_email(&body.email).await?;
     state.store.add_member(&p.actor, p.org, user.id, body.role).await?;
     Ok((StatusCode::CREATED, Json(json!({ "user": user.id, "email": user.email, "role": body.role }))))
@@ -284,6 +380,54 @@ async fn create_api_key(
     Ok((StatusCode::CREATED, Json(json!({ "id": stored.id, "prefix": stored.prefix, "role": role, "key": key }))))
 }
 
+/// The organization's API keys (never their hashes), by id.
+async fn list_api_keys(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(params): Params,
+    q: Result<Query<PageQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let p = principal(&state, &headers, &params).await?;
+    p.require(Role::Admin)?;
+    let (after, limit) = page_query(q)?;
+    let pg = state.store.list_api_keys(p.org, after.map(ApiKeyId), limit).await?;
+    Ok(page(pg.items.iter().map(api_key_json).collect(), pg.next.map(|i| i.0)))
+}
+
+fn key_role(k: &ApiKey) -> Option<Role> {
+    k.scopes.iter().find_map(|s| s.strip_prefix("role:").and_then(parse_role))
+}
+
+fn api_key_json(k: &ApiKey) -> Value {
+    json!({
+        "id": k.id,
+        "prefix": k.prefix,
+        "role": key_role(k),
+        "scopes": k.scopes,
+        "expires_at": k.expires_at.map(|t| t.0),
+        "last_used_at": k.last_used_at.map(|t| t.0),
+        "created_by": k.created_by,
+        "created_at": k.created_at.0,
+    })
+}
+
+/// Revokes an API key at once (admin; a key whose role outranks the caller's: 403).
+async fn revoke_api_key(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(params): Params,
+) -> Result<StatusCode, ApiError> {
+    let p = principal(&state, &headers, &params).await?;
+    let id = ApiKeyId(path_id(&params, "id")?);
+    p.require(Role::Admin)?;
+    let key = state.store.get_api_key(p.org, id).await?;
+    if rank(key_role(&key).unwrap_or(Role::Viewer)) > rank(p.role) {
+        return Err(ApiError::Forbidden);
+    }
+    state.store.revoke_api_key(&p.actor, p.org, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 // ---- stations ----------------------------------------------------------------------
 
 /// A station as the API reads and writes it.
@@ -330,8 +474,9 @@ fn d5() -> f64 {
 }
 
 impl StationBody {
-    fn into_new(self, agent_credential_hash: Option<String>) -> NewStation {
-        NewStation {
+    fn into_new(self, agent_credential_hash: Option<String>) -> Result<NewStation, ApiError> {
+        body_text("name", &self.name, NAME_CHARS)?;
+        Ok(NewStation {
             name: self.name,
             lat_deg: self.lat_deg,
             lon_deg: self.lon_deg,
@@ -348,7 +493,7 @@ impl StationBody {
             park_el_deg: self.park_el_deg,
             rig: self.rig,
             agent_credential_hash,
-        }
+        })
     }
 
     fn from_new(s: &NewStation) -> Self {
@@ -414,7 +559,7 @@ async fn create_station(
 ) -> Result<impl IntoResponse, ApiError> {
     let p = principal(&state, &headers, &params).await?;
     p.require(Role::Admin)?;
-    let s = state.store.create_station(&p.actor, p.org, &body.into_new(None)).await?;
+    let s = state.store.create_station(&p.actor, p.org, &body.into_new(None)?).await?;
     Ok((StatusCode::CREATED, Json(station_json(&s))))
 }
 
@@ -439,8 +584,10 @@ async fn update_station(
     p.require(Role::Admin)?;
     let current = state.store.get_station(p.org, id).await?;
     let body = merge(&StationBody::from_new(&current.settings), patch)?;
-    let s =
-        state.store.update_station(&p.actor, p.org, id, &body.into_new(current.settings.agent_credential_hash)).await?;
+    let s = state
+        .store
+        .update_station(&p.actor, p.org, id, &body.into_new(current.settings.agent_credential_hash)?)
+        .await?;
     Ok(Json(station_json(&s)))
 }
 
@@ -462,12 +609,13 @@ async fn delete_station(
 #[serde(deny_unknown_fields)]
 struct CampaignBody {
     name: String,
+    #[serde(deserialize_with = "integral")]
     norad_id: u64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "integral")]
     priority: i32,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "optional_integral")]
     window_start: Option<i64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "optional_integral")]
     window_end: Option<i64>,
     #[serde(default)]
     min_el_deg: f64,
@@ -483,6 +631,11 @@ fn default_policy() -> String {
 
 impl CampaignBody {
     fn into_new(self) -> Result<NewCampaign, ApiError> {
+        body_text("name", &self.name, NAME_CHARS)?;
+        body_text("policy", &self.policy, usize::MAX)?;
+        for uuid in &self.transmitter_uuids {
+            body_text("transmitter_uuids", uuid, usize::MAX)?;
+        }
         let norad_id = NoradId::new(self.norad_id)
             .map_err(|e| ApiError::Invalid { field: "norad_id".into(), reason: e.to_string() })?;
         Ok(NewCampaign {
@@ -587,7 +740,9 @@ async fn delete_campaign(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct AssignmentBody {
+    #[serde(deserialize_with = "integral")]
     station: u64,
+    #[serde(deserialize_with = "integral")]
     campaign: u64,
 }
 

@@ -96,10 +96,15 @@ pub(crate) async fn login(
     if !state.limiter.allow(&format!("{}|{client}", body.email.to_lowercase()), now) {
         return Err(ApiError::RateLimited);
     }
-    let user = match state.store.find_user_by_email(&body.email).await {
-        Ok(u) => Some(u),
-        Err(StoreError::NotFound { .. }) => None,
-        Err(e) => return Err(e.into()),
+    // An email no account can have (PostgreSQL text cannot hold NUL) is an unknown one.
+    let user = if body.email.contains('\0') {
+        None
+    } else {
+        match state.store.find_user_by_email(&body.email).await {
+            Ok(u) => Some(u),
+            Err(StoreError::NotFound { .. }) => None,
+            Err(e) => return Err(e.into()),
+        }
     };
     let phc = user.as_ref().map_or_else(|| dummy_hash(state.hash_cost).to_owned(), |u| u.password_hash.clone());
     let cost = state.hash_cost;
@@ -131,9 +136,19 @@ pub(crate) async fn login(
     Ok(([(SET_COOKIE, cookie)], Json(body)).into_response())
 }
 
+/// Ends the session of the cookie. Needs that live session and its CSRF token, whatever
+/// else the request carries (a bearer key does not stand in for either).
 pub(crate) async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     let token = session_token(&headers).ok_or(ApiError::Unauthorized)?;
-    match state.store.delete_session(&sha256_hex(&token)).await {
+    let session = match state.store.find_session(&sha256_hex(&token), (state.clock)()).await {
+        Ok(s) => s,
+        Err(StoreError::NotFound { .. }) => return Err(ApiError::Unauthorized),
+        Err(e) => return Err(e.into()),
+    };
+    if !csrf_matches(&headers, &session) {
+        return Err(ApiError::CsrfRequired);
+    }
+    match state.store.delete_session(&session.id).await {
         Ok(()) | Err(StoreError::NotFound { .. }) => {}
         Err(e) => return Err(e.into()),
     }
@@ -152,15 +167,17 @@ pub(crate) async fn csrf(State(state): State<AppState>, req: Request, next: Next
         && !is_login
         && let Some(token) = session_token(req.headers())
         && let Ok(session) = state.store.find_session(&sha256_hex(&token), (state.clock)()).await
+        && !csrf_matches(req.headers(), &session)
     {
-        let sent = req.headers().get("x-csrf-token").and_then(|v| v.to_str().ok()).map(sha256_hex);
-        let good =
-            sent.is_some_and(|s| bool::from(subtle::ConstantTimeEq::ct_eq(s.as_bytes(), session.csrf_hash.as_bytes())));
-        if !good {
-            return Err(ApiError::CsrfRequired);
-        }
+        return Err(ApiError::CsrfRequired);
     }
     Ok(next.run(req).await)
+}
+
+/// Whether `X-CSRF-Token` is the session's CSRF token (compared in constant time).
+fn csrf_matches(headers: &HeaderMap, session: &Session) -> bool {
+    let sent = headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).map(sha256_hex);
+    sent.is_some_and(|s| bool::from(subtle::ConstantTimeEq::ct_eq(s.as_bytes(), session.csrf_hash.as_bytes())))
 }
 
 #[cfg(test)]

@@ -7,8 +7,9 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use talos_api::{AppState, DirectorStatus, HashCost, app, hash_password, mint_api_key};
 use talos_core::{OrgId, UnixMs};
 use talos_store::{Actor, Role, Store};
@@ -33,6 +34,8 @@ struct Tenant {
     campaign: u64,
     assignment: u64,
     member: u64,
+    /// A viewer key besides [`Tenant::keys`], for the routes that revoke keys by id.
+    spare_key: u64,
 }
 
 struct World {
@@ -60,7 +63,9 @@ async fn tenant(store: &Store, name: &str) -> Tenant {
         store.create_api_key(&Actor::System, org, &record).await.unwrap();
         keys.push(key);
     }
-    Tenant { org, keys, station: 0, campaign: 0, assignment: 0, member: user.id.0 }
+    let (_, record) = mint_api_key(Role::Viewer, Some(user.id));
+    let spare_key = store.create_api_key(&Actor::System, org, &record).await.unwrap().id.0;
+    Tenant { org, keys, station: 0, campaign: 0, assignment: 0, member: user.id.0, spare_key }
 }
 
 async fn world(store: Store) -> World {
@@ -119,7 +124,8 @@ async fn send_raw(
     body: Option<String>,
 ) -> (StatusCode, Value) {
     let Some(app) = app else { return (StatusCode::OK, Value::Null) };
-    let mut req = Request::builder().method(method).uri(uri);
+    let sent = method.to_string();
+    let mut req = Request::builder().method(method).uri(uri.clone());
     if let Some(key) = key {
         req = req.header("authorization", format!("Bearer {key}"));
     }
@@ -128,11 +134,103 @@ async fn send_raw(
         None => req.body(Body::empty()).unwrap(),
     };
     let resp = app.clone().oneshot(req).await.unwrap();
-    let status = resp.status();
-    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    let (status, _, bytes) = conforming(&sent, &uri, resp).await;
     let v = serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
     (status, v)
 }
+
+// ---- every response against the OpenAPI document ----------------------------------------
+
+/// The document, and one compiled validator per (path, method, status, media type).
+fn document() -> &'static Value {
+    static DOC: OnceLock<Value> = OnceLock::new();
+    DOC.get_or_init(talos_api::openapi_document)
+}
+
+fn validator(key: &str, schema: &Value) -> Arc<jsonschema::Validator> {
+    static CACHE: OnceLock<Mutex<HashMap<String, Arc<jsonschema::Validator>>>> = OnceLock::new();
+    let mut cache = CACHE.get_or_init(Default::default).lock().unwrap();
+    cache
+        .entry(key.to_owned())
+        .or_insert_with(|| {
+            // The operation's schema as the root, with the components beside it so that
+            // `#/components/schemas/...` resolves.
+            let mut root = schema.clone();
+            root["components"] = document()["components"].clone();
+            let v = jsonschema::draft202012::options().should_validate_formats(true).build(&root);
+            Arc::new(v.unwrap_or_else(|e| panic!("{key}: schema does not compile: {e}")))
+        })
+        .clone()
+}
+
+/// The documented path template a request path falls under (the most literal match), if any.
+fn template_of(method: &str, path: &str) -> Option<&'static str> {
+    let segs: Vec<&str> = path.split('/').collect();
+    talos_api::ROUTES
+        .iter()
+        .filter(|(m, _, _)| m.eq_ignore_ascii_case(method))
+        .filter_map(|(_, t, _)| {
+            let tsegs: Vec<&str> = t.split('/').collect();
+            if tsegs.len() != segs.len() {
+                return None;
+            }
+            let mut literal = 0;
+            for (a, b) in tsegs.iter().zip(&segs) {
+                if a.starts_with('{') {
+                    continue;
+                }
+                if a != b {
+                    return None;
+                }
+                literal += 1;
+            }
+            Some((literal, *t))
+        })
+        .max_by_key(|(l, _)| *l)
+        .map(|(_, t)| t)
+}
+
+/// Reads a response and checks it against the document: the status is listed for the
+/// operation, the media type is the documented one, and a JSON body fits its schema.
+/// Routes outside the document (the JSON 404 fallback) are not checked.
+async fn conforming(
+    method: &str,
+    uri: &str,
+    resp: axum::response::Response,
+) -> (StatusCode, HeaderMapOwned, axum::body::Bytes) {
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    let path = uri.split('?').next().unwrap_or(uri);
+    let Some(template) = template_of(method, path) else { return (status, headers, bytes) };
+    let op = &document()["paths"][template][method.to_ascii_lowercase()];
+    let text = String::from_utf8_lossy(&bytes);
+    let Some(response) = op["responses"].get(status.as_str()) else {
+        panic!("{method} {template}: status {status} is not in the document (body: {text})")
+    };
+    let content_type = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let Some(content) = response.get("content").and_then(Value::as_object) else {
+        assert!(bytes.is_empty(), "{method} {template} {status}: documented without a body, got {text}");
+        return (status, headers, bytes);
+    };
+    let (media, spec) = content
+        .iter()
+        .find(|(media, _)| content_type.starts_with(media.as_str()))
+        .unwrap_or_else(|| panic!("{method} {template} {status}: content type '{content_type}' is not documented"));
+    if media == "application/json" {
+        let body: Value = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|e| panic!("{method} {template} {status}: not JSON ({e}): {text}"));
+        let v = validator(&format!("{method} {template} {status}"), &spec["schema"]);
+        let errors: Vec<String> = v.iter_errors(&body).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+        assert!(
+            errors.is_empty(),
+            "{method} {template} {status}: response does not fit the document: {errors:#?}\n{body:#}"
+        );
+    }
+    (status, headers, bytes)
+}
+
+type HeaderMapOwned = axum::http::HeaderMap;
 
 async fn send(w: &World, method: Method, uri: String, key: &str, body: Option<Value>) -> (StatusCode, Value) {
     send_raw(Some(&w.app), method, uri, Some(key), body.map(|b| b.to_string())).await
@@ -149,6 +247,7 @@ fn id_routes(org: u64, t: &Tenant) -> Vec<(Method, String, Option<Value>)> {
         (Method::GET, format!("{o}/members"), None),
         (Method::POST, format!("{o}/members"), Some(json!({ "email": "owner@alpha.example", "role": "viewer" }))),
         (Method::PATCH, format!("{o}/members/{}", t.member), Some(json!({ "role": "viewer" }))),
+        (Method::GET, format!("{o}/api-keys"), None),
         (Method::POST, format!("{o}/api-keys"), Some(json!({ "role": "viewer" }))),
         (Method::GET, format!("{o}/stations"), None),
         (Method::POST, format!("{o}/stations"), Some(station.clone())),
@@ -166,6 +265,7 @@ fn id_routes(org: u64, t: &Tenant) -> Vec<(Method, String, Option<Value>)> {
         (Method::GET, format!("{o}/audit"), None),
         (Method::GET, format!("{o}/sessions"), None),
         (Method::GET, format!("{o}/sessions?station={}&limit=5", t.station), None),
+        (Method::DELETE, format!("{o}/api-keys/{}", t.spare_key), None),
         (Method::DELETE, format!("{o}/assignments/{}", t.assignment), None),
         (Method::DELETE, format!("{o}/campaigns/{}", t.campaign), None),
         (Method::DELETE, format!("{o}/stations/{}", t.station), None),
@@ -226,6 +326,7 @@ async fn cross_tenant_resource_ids_are_404(store: Store) {
         (Role::Operator, Method::DELETE, format!("{o}/assignments/{}", b.assignment), None),
         (Role::Operator, Method::DELETE, format!("{o}/campaigns/{}", b.campaign), None),
         (Role::Admin, Method::DELETE, format!("{o}/stations/{}", b.station), None),
+        (Role::Admin, Method::DELETE, format!("{o}/api-keys/{}", b.spare_key), None),
     ];
     for role in [Role::Owner, Role::Admin, Role::Operator] {
         let key = w.key(&w.a, role);
@@ -237,6 +338,10 @@ async fn cross_tenant_resource_ids_are_404(store: Store) {
             assert_eq!(status, StatusCode::NOT_FOUND, "{role:?} {method} {uri}: {resp}");
         }
     }
+    // Org A's key list holds none of org B's keys.
+    let (_, keys) = send(&w, Method::GET, format!("{o}/api-keys"), &w.key(&w.a, Role::Admin), None).await;
+    assert!(keys["items"].as_array().unwrap().iter().all(|k| k["id"] != b.spare_key), "{keys}");
+    assert!(w.store.get_api_key(b.org, talos_store::ApiKeyId(b.spare_key)).await.is_ok());
     // Org B's rows are untouched.
     let (_, st) =
         send(&w, Method::GET, format!("/api/v1/orgs/{}/stations/{}", b.org, b.station), &w.key(b, Role::Viewer), None)
@@ -261,7 +366,7 @@ async fn viewer_cannot_mutate(store: Store) {
     for (method, uri, body) in id_routes(w.a.org.0, &w.a) {
         let (status, resp) = send(&w, method.clone(), uri.clone(), &key, body).await;
         if method == Method::GET {
-            if uri.ends_with("/audit") {
+            if uri.ends_with("/audit") || uri.ends_with("/api-keys") {
                 assert_eq!(status, StatusCode::FORBIDDEN, "{uri}");
             } else {
                 assert_eq!(status, StatusCode::OK, "{uri}: {resp}");
@@ -328,6 +433,209 @@ async fn api_keys(store: Store) {
     assert_eq!(s, StatusCode::OK);
     assert_eq!(resp["items"][0]["id"], w.a.org.0);
     assert_eq!(resp["items"][0]["role"], "operator");
+}
+
+/// Admins list keys (prefix, role, scopes, times; never a hash or secret) and revoke them:
+/// the revoked key answers 401 on its very next request, the revocation is audited, and
+/// nobody revokes a key that outranks them.
+async fn api_keys_are_listed_without_secrets_and_revoked_at_once(store: Store) {
+    let w = world(store).await;
+    let o = format!("/api/v1/orgs/{}", w.a.org);
+    let admin = w.key(&w.a, Role::Admin);
+    let (s, resp) = send(&w, Method::GET, format!("{o}/api-keys?limit=2"), &admin, None).await;
+    assert_eq!(s, StatusCode::OK, "{resp}");
+    assert_eq!(resp["items"].as_array().unwrap().len(), 2);
+    let (_, rest) =
+        send(&w, Method::GET, format!("{o}/api-keys?cursor={}", resp["next"].as_u64().unwrap()), &admin, None).await;
+    assert_eq!(rest["items"].as_array().unwrap().len(), 3);
+    assert!(rest["next"].is_null());
+    let text = format!("{resp}{rest}");
+    for key in &w.a.keys {
+        let secret = key.rsplit('_').next().unwrap();
+        assert!(!text.contains(secret), "a secret leaked: {text}");
+        let record = w.store.find_api_key_by_prefix(key.split('_').nth(1).unwrap()).await.unwrap();
+        assert!(!text.contains(&record.key_hash), "a hash leaked: {text}");
+    }
+    let first = &resp["items"][0];
+    assert_eq!(first["role"], "owner");
+    assert_eq!(first["scopes"], json!(["role:owner"]));
+    assert_eq!(first["created_by"], w.a.member);
+    let (s, _) = send(&w, Method::GET, format!("{o}/api-keys"), &w.key(&w.a, Role::Operator), None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    // An admin cannot revoke the owner's key; it can revoke the operator's, which stops at once.
+    let id_of = |key: &str| {
+        let prefix = key.split('_').nth(1).unwrap().to_owned();
+        let items = rest["items"].as_array().unwrap().iter().chain(resp["items"].as_array().unwrap());
+        items.clone().find(|k| k["prefix"] == prefix.as_str()).unwrap()["id"].as_u64().unwrap()
+    };
+    let owner_key = w.key(&w.a, Role::Owner);
+    let (s, body) = send(&w, Method::DELETE, format!("{o}/api-keys/{}", id_of(&owner_key)), &admin, None).await;
+    assert_eq!((s, body["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")));
+    let operator = w.key(&w.a, Role::Operator);
+    let (s, _) = send(&w, Method::GET, format!("{o}/stations"), &operator, None).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, body) = send(&w, Method::DELETE, format!("{o}/api-keys/{}", id_of(&operator)), &admin, None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{body}");
+    for uri in [format!("{o}/stations"), "/api/v1/satellites".to_owned(), "/api/v1/orgs".to_owned()] {
+        let (s, body) = send(&w, Method::GET, uri.clone(), &operator, None).await;
+        assert_eq!((s, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("unauthorized")), "{uri}");
+    }
+    let (s, body) = send(&w, Method::DELETE, format!("{o}/api-keys/{}", id_of(&operator)), &admin, None).await;
+    assert_eq!((s, body["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
+    let (_, audit) = send(&w, Method::GET, format!("{o}/audit?limit=1"), &admin, None).await;
+    let entry = &audit["items"][0];
+    assert_eq!(entry["action"], "api_key.revoke");
+    assert_eq!(entry["actor"], format!("key:{}", admin.split('_').nth(1).unwrap()));
+    assert_eq!(entry["target"], format!("api_key:{}", operator.split('_').nth(1).unwrap()));
+    // A key may revoke itself; it is then gone too.
+    let (s, _) = send(&w, Method::DELETE, format!("{o}/api-keys/{}", id_of(&admin)), &admin, None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = send(&w, Method::GET, format!("{o}/stations"), &admin, None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+}
+
+/// The ISS from two sources (the higher priority one current), Hubble, and AO-7's transmitters.
+async fn seed_catalog(store: &Store) {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/tle/celestrak_active_2026-05-07.txt"))
+            .unwrap();
+    let sets = talos_orbit_sets(&text);
+    let pick = |id: u32| sets.iter().find(|s| s.norad_id.get() == id).unwrap().clone();
+    let (iss, hubble, ao7) = (pick(25544), pick(20580), pick(7530));
+    let mut older = iss.clone();
+    older.epoch -= chrono::Duration::days(2);
+    store
+        .upsert_element_sets(&Actor::System, "satnogs", 1, UnixMs(1_700_000_000_000), &[iss.clone(), hubble])
+        .await
+        .unwrap();
+    store.upsert_element_sets(&Actor::System, "celestrak", 10, UnixMs(1_700_000_001_000), &[older, ao7]).await.unwrap();
+    let json = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../data/satnogs/satnogs_transmitters_amateur_2024-09.json"
+    ))
+    .unwrap();
+    store.upsert_transmitters(&Actor::System, &talos_store::parse_satnogs_transmitters(&json).unwrap()).await.unwrap();
+}
+
+/// The 3LE records of AO-7, Hubble and the ISS out of the full catalog text.
+fn talos_orbit_sets(text: &str) -> Vec<talos_orbit::elements::ElementSet> {
+    let lines: Vec<&str> = text.lines().collect();
+    let wanted: String = lines
+        .windows(3)
+        .filter(|w| ["1 07530U", "1 20580U", "1 25544U"].iter().any(|p| w[1].starts_with(p)))
+        .map(|w| w.join("\n") + "\n")
+        .collect();
+    let sets = talos_orbit::elements::parse_catalog(&wanted).unwrap().element_sets;
+    assert_eq!(sets.len(), 3);
+    sets
+}
+
+/// Satellites: any org's key reads the shared catalog, unauthenticated is 401; search by id or
+/// name; one satellite with elements and transmitters; its history newest first; 404 and 400.
+async fn satellites_are_shared_searchable_and_paged(store: Store) {
+    let w = world(store).await;
+    seed_catalog(&w.store).await;
+    for key in [w.key(&w.a, Role::Viewer), w.key(&w.b, Role::Owner)] {
+        let (s, resp) = send(&w, Method::GET, "/api/v1/satellites".into(), &key, None).await;
+        assert_eq!(s, StatusCode::OK, "{resp}");
+        let ids: Vec<u64> = resp["items"].as_array().unwrap().iter().map(|i| i["norad_id"].as_u64().unwrap()).collect();
+        assert_eq!(ids, [7530, 20580, 25544]);
+    }
+    let (s, resp) = send_raw(Some(&w.app), Method::GET, "/api/v1/satellites".into(), None, None).await;
+    assert_eq!((s, resp["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("unauthorized")));
+    let key = w.key(&w.a, Role::Viewer);
+    let get = |uri: &str| send(&w, Method::GET, uri.to_owned(), &key, None);
+    let (_, resp) = get("/api/v1/satellites?search=zarya").await;
+    let iss = &resp["items"][0];
+    assert_eq!(resp["items"].as_array().unwrap().len(), 1);
+    assert_eq!((iss["norad_id"].as_u64(), iss["source"].as_str()), (Some(25544), Some("celestrak")));
+    assert_eq!(iss["source_priority"], 10);
+    assert_eq!(iss["fetched_at"], "2023-11-14T22:13:21.000Z");
+    // The clock is 2027-01-15T08:00:00Z; the celestrak ISS set is two days older than the file's.
+    let age = iss["age_days"].as_f64().unwrap();
+    let epoch = chrono::DateTime::parse_from_rfc3339(iss["epoch"].as_str().unwrap()).unwrap();
+    let want = (w.now.load(Ordering::SeqCst) - epoch.timestamp_millis()) as f64 / 86_400_000.0;
+    assert!((age - want).abs() < 1e-5, "{age} vs {want}");
+    let (_, resp) = get("/api/v1/satellites?search=25544").await;
+    assert_eq!(resp["items"][0]["norad_id"], 25544);
+    let (_, resp) = get("/api/v1/satellites?search=2554").await;
+    assert_eq!(resp["items"], json!([]));
+    let (_, resp) = get("/api/v1/satellites?search=90037b").await;
+    assert_eq!(resp["items"][0]["norad_id"], 20580, "by international designator");
+    let (_, resp) = get("/api/v1/satellites?limit=2").await;
+    assert_eq!(resp["next"], 20580);
+    let (_, resp) = get("/api/v1/satellites?limit=2&cursor=20580").await;
+    assert_eq!((resp["items"][0]["norad_id"].as_u64(), resp["next"].as_u64()), (Some(25544), None));
+
+    let (s, ao7) = get("/api/v1/satellites/7530").await;
+    assert_eq!(s, StatusCode::OK, "{ao7}");
+    assert_eq!(ao7["elements"]["format"], "tle");
+    assert!(ao7["elements"]["mean_motion_rev_per_day"].as_f64().unwrap() > 12.0);
+    let tx = ao7["transmitters"].as_array().unwrap();
+    assert!(!tx.is_empty());
+    assert!(tx.iter().any(|t| t["downlink_low_hz"] == 2_304_100_000_i64), "{ao7}");
+    let (s, hist) = get("/api/v1/satellites/25544/element-sets?limit=1").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(hist["items"][0]["source"], "satnogs", "the newest epoch first, whatever its priority");
+    let (_, rest) = get(&format!("/api/v1/satellites/25544/element-sets?cursor={}", hist["next"])).await;
+    assert_eq!((rest["items"][0]["source"].as_str(), rest["next"].as_u64()), (Some("celestrak"), None));
+    assert!(rest["items"][0]["epoch"].as_str() < hist["items"][0]["epoch"].as_str());
+
+    for (uri, want, code) in [
+        ("/api/v1/satellites/99999", StatusCode::NOT_FOUND, "not_found"),
+        ("/api/v1/satellites/99999/element-sets", StatusCode::NOT_FOUND, "not_found"),
+        ("/api/v1/satellites/0", StatusCode::BAD_REQUEST, "bad_id"),
+        ("/api/v1/satellites/1000000000", StatusCode::BAD_REQUEST, "bad_id"),
+        ("/api/v1/satellites/iss", StatusCode::BAD_REQUEST, "bad_id"),
+        ("/api/v1/satellites?limit=1001", StatusCode::BAD_REQUEST, "bad_query"),
+        ("/api/v1/satellites?cursor=1000000000", StatusCode::BAD_REQUEST, "bad_query"),
+        ("/api/v1/satellites?sort=name", StatusCode::BAD_REQUEST, "bad_query"),
+        ("/api/v1/satellites?search=%00", StatusCode::BAD_REQUEST, "bad_query"),
+        ("/api/v1/satellites/25544/element-sets?limit=0", StatusCode::BAD_REQUEST, "bad_query"),
+    ] {
+        let (s, resp) = get(uri).await;
+        assert_eq!((s, resp["code"].as_str()), (want, Some(code)), "{uri}: {resp}");
+    }
+    let long = format!("/api/v1/satellites?search={}", "a".repeat(101));
+    let (s, resp) = get(&long).await;
+    assert_eq!((s, resp["code"].as_str()), (StatusCode::BAD_REQUEST, Some("bad_query")));
+    // LIKE wildcards are literal.
+    let (_, resp) = get("/api/v1/satellites?search=%25").await;
+    assert_eq!(resp["items"], json!([]));
+}
+
+/// Text with a NUL character (which PostgreSQL text cannot hold) is refused with a 4xx that
+/// names the field, on both backends, and nothing is written.
+async fn nul_characters_are_refused_not_a_500(store: Store) {
+    let w = world(store).await;
+    let key = w.key(&w.a, Role::Owner);
+    let o = format!("/api/v1/orgs/{}", w.a.org);
+    let audit = w.store.count_rows("audit_log").await.unwrap();
+    for (method, uri, body, field) in [
+        (Method::POST, format!("{o}/stations"), json!({ "name": "a\u{0}b", "lat_deg": 1, "lon_deg": 2 }), "name"),
+        (Method::PATCH, format!("{o}/stations/{}", w.a.station), json!({ "name": "\u{0}" }), "name"),
+        (Method::POST, format!("{o}/campaigns"), json!({ "name": "c", "norad_id": 1, "policy": "\u{0}" }), "policy"),
+        (
+            Method::POST,
+            format!("{o}/campaigns"),
+            json!({ "name": "c", "norad_id": 1, "transmitter_uuids": ["\u{0}"] }),
+            "transmitter_uuids",
+        ),
+        (Method::PATCH, o.clone(), json!({ "name": "x\u{0}" }), "name"),
+        (Method::POST, format!("{o}/members"), json!({ "email": "a\u{0}@b", "role": "viewer" }), "email"),
+    ] {
+        let (s, resp) = send(&w, method.clone(), uri.clone(), &key, Some(body)).await;
+        assert_eq!(
+            (s, resp["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid")),
+            "{method} {uri}: {resp}"
+        );
+        assert!(resp["message"].as_str().unwrap().contains(field), "{resp}");
+    }
+    let (s, _, body) = login_req(&w, "owner@alpha.example\u{0}", "correct horse", "10.9.9.9").await;
+    assert_eq!((s, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_credentials")));
+    assert_eq!(w.store.count_rows("audit_log").await.unwrap(), audit);
 }
 
 /// Only Argon2id PHC strings are stored for passwords.
@@ -410,6 +718,29 @@ async fn bad_input_is_4xx_and_writes_nothing(store: Store) {
         (Method::GET, format!("{o}/stations?after=x"), None, StatusCode::BAD_REQUEST, "bad_query"),
         (Method::GET, format!("{o}/stations?sort=name"), None, StatusCode::BAD_REQUEST, "bad_query"),
     ];
+    let cases = cases.into_iter().chain([
+        (
+            Method::POST,
+            format!("{o}/campaigns"),
+            Some(r#"{"name":"n","norad_id":25544,"priority":1.5}"#.into()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+        ),
+        (
+            Method::POST,
+            format!("{o}/campaigns"),
+            Some(r#"{"name":"n","norad_id":25544,"priority":2147483648}"#.into()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+        ),
+        (
+            Method::POST,
+            format!("{o}/assignments"),
+            Some(r#"{"station":-1,"campaign":1}"#.into()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+        ),
+    ]);
     for (method, uri, body, want, code) in cases {
         let (status, resp) = send_raw(Some(&w.app), method.clone(), uri.clone(), Some(&key), body).await;
         assert_eq!((status, resp["code"].as_str()), (want, Some(code)), "{method} {uri}: {resp}");
@@ -421,9 +752,30 @@ async fn bad_input_is_4xx_and_writes_nothing(store: Store) {
         .body(Body::from(r#"{"name":"n","lat_deg":1,"lon_deg":2}"#))
         .unwrap();
     let resp = w.app.clone().oneshot(req).await.unwrap();
-    assert_eq!(resp.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let (status, _, _) = conforming("POST", &format!("{o}/stations"), resp).await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert_eq!(w.store.count_rows("stations").await.unwrap(), stations);
     assert_eq!(w.store.count_rows("audit_log").await.unwrap(), audit);
+}
+
+/// JSON has one number type: an integer field takes `25544.0` (JSON Schema's `integer` allows
+/// it), in creates and in PATCH merges alike.
+async fn integer_fields_take_integral_floats(store: Store) {
+    let w = world(store).await;
+    let key = w.key(&w.a, Role::Owner);
+    let o = format!("/api/v1/orgs/{}", w.a.org);
+    let body =
+        json!({ "name": "f", "norad_id": 25544.0, "priority": -3.0, "window_start": 1.0e12, "window_end": null });
+    let (s, c) = send(&w, Method::POST, format!("{o}/campaigns"), &key, Some(body)).await;
+    assert_eq!(s, StatusCode::CREATED, "{c}");
+    assert_eq!((c["norad_id"].as_u64(), c["priority"].as_i64()), (Some(25544), Some(-3)));
+    assert_eq!(c["window_start"], 1_000_000_000_000_i64);
+    let uri = format!("{o}/campaigns/{}", c["id"]);
+    let (s, c) = send(&w, Method::PATCH, uri, &key, Some(json!({ "priority": 7.0 }))).await;
+    assert_eq!((s, c["priority"].as_i64()), (StatusCode::OK, Some(7)));
+    let body = json!({ "station": w.a.station as f64, "campaign": c["id"].as_u64().unwrap() as f64 });
+    let (s, a) = send(&w, Method::POST, format!("{o}/assignments"), &key, Some(body)).await;
+    assert_eq!(s, StatusCode::CREATED, "{a}");
 }
 
 /// `?after=&limit=` walks a list in id order, `next` is null on the last page.
@@ -512,7 +864,11 @@ async fn openapi_covers_every_route(store: Store) {
     assert_eq!(doc["openapi"], "3.1.0");
     for (method, path, _) in talos_api::ROUTES {
         assert!(doc["paths"][*path][*method].is_object(), "{method} {path} missing from the document");
-        let uri = path.replace("{org}", &w.a.org.0.to_string()).replace("{id}", "1").replace("{user}", "1");
+        let uri = path
+            .replace("{org}", &w.a.org.0.to_string())
+            .replace("{id}", "1")
+            .replace("{user}", "1")
+            .replace("{norad_id}", "25544");
         let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
         let (s, resp) = send_raw(Some(&w.app), m, uri, None, None).await;
         assert_ne!(s, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
@@ -527,8 +883,12 @@ both_backends!(
     viewer_cannot_mutate,
     operator_limits,
     api_keys,
+    api_keys_are_listed_without_secrets_and_revoked_at_once,
+    satellites_are_shared_searchable_and_paged,
+    nul_characters_are_refused_not_a_500,
     password_rows_are_argon2id,
     bad_input_is_4xx_and_writes_nothing,
+    integer_fields_take_integral_floats,
     pagination,
     audit_rows_name_the_actor,
     health_and_readiness,
@@ -542,9 +902,8 @@ async fn login_req(w: &World, email: &str, password: &str, ip: &str) -> (StatusC
         .body(Body::from(json!({ "email": email, "password": password }).to_string()))
         .unwrap();
     let resp = w.app.clone().oneshot(req).await.unwrap();
-    let status = resp.status();
-    let cookie = resp.headers().get("set-cookie").map(|c| c.to_str().unwrap().to_owned());
-    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    let (status, headers, bytes) = conforming("POST", "/api/v1/auth/login", resp).await;
+    let cookie = headers.get("set-cookie").map(|c| c.to_str().unwrap().to_owned());
     (status, cookie, serde_json::from_slice(&bytes).unwrap())
 }
 
@@ -556,7 +915,8 @@ async fn cookie_req(
     csrf: Option<&str>,
     body: Option<Value>,
 ) -> StatusCode {
-    let mut req = Request::builder().method(method).uri(uri).header("cookie", cookie);
+    let sent = method.to_string();
+    let mut req = Request::builder().method(method).uri(uri.clone()).header("cookie", cookie);
     if let Some(c) = csrf {
         req = req.header("x-csrf-token", c);
     }
@@ -564,7 +924,7 @@ async fn cookie_req(
         Some(b) => req.header("content-type", "application/json").body(Body::from(b.to_string())).unwrap(),
         None => req.body(Body::empty()).unwrap(),
     };
-    w.app.clone().oneshot(req).await.unwrap().status()
+    conforming(&sent, &uri, w.app.clone().oneshot(req).await.unwrap()).await.0
 }
 
 /// Login sets an HttpOnly SameSite=Strict cookie and returns a CSRF token; wrong password
@@ -627,6 +987,20 @@ async fn login_sessions_and_csrf(store: Store) {
         cookie_req(&w, Method::GET, format!("{o}/stations"), &cookie, None, None).await,
         StatusCode::UNAUTHORIZED
     );
+    // Logging out needs a live session (an ended or made-up one: 401) and its CSRF token even
+    // beside a bearer key (which stands in for neither).
+    let s = cookie_req(&w, Method::POST, "/api/v1/auth/logout".into(), &cookie, Some(&csrf), None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "already ended");
+    let s = cookie_req(&w, Method::POST, "/api/v1/auth/logout".into(), "talos_session=made-up", None, None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let req = Request::post("/api/v1/auth/logout")
+        .header("cookie", &cookie2)
+        .header("authorization", format!("Bearer {}", w.key(&w.a, Role::Owner)))
+        .body(Body::empty())
+        .unwrap();
+    let (s, _, _) = conforming("POST", "/api/v1/auth/logout", w.app.clone().oneshot(req).await.unwrap()).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_eq!(cookie_req(&w, Method::GET, format!("{o}/stations"), &cookie2, None, None).await, StatusCode::OK);
 }
 
 /// The sixth login attempt in a minute for one email and client is 429; a minute later it is allowed.
@@ -1459,3 +1833,28 @@ both_backends!(
     the_live_stream_needs_credentials_and_an_org_it_can_see,
     the_live_stream_sends_only_the_callers_org_and_ends_on_close,
 );
+/// The response check above is not vacuous: a station with a field the document does not
+/// list, or without one it requires, or an error without its message, fails it.
+#[test]
+fn the_document_check_rejects_drifted_responses() {
+    let get = &document()["paths"]["/api/v1/orgs/{org}/stations/{id}"]["get"];
+    let station = &get["responses"]["200"]["content"]["application/json"]["schema"];
+    let v = validator("drift station", station);
+    let good = json!({
+        "id": 1, "name": "roof", "lat_deg": 1.0, "lon_deg": 2.0, "alt_m": 0.0, "min_el_deg": 0.0,
+        "horizon_mask": null, "az_min_deg": 0.0, "az_max_deg": 360.0, "el_min_deg": 0.0, "el_max_deg": 90.0,
+        "az_slew_deg_s": 5.0, "el_slew_deg_s": 5.0, "park_az_deg": 0.0, "park_el_deg": 90.0, "rig": null,
+        "held_since": null, "created_at": 1, "updated_at": 1
+    });
+    assert!(v.is_valid(&good), "{:?}", v.iter_errors(&good).map(|e| e.to_string()).collect::<Vec<_>>());
+    let mut extra = good.clone();
+    extra["agent_credential_hash"] = json!("secret");
+    assert!(!v.is_valid(&extra));
+    let mut missing = good.clone();
+    missing.as_object_mut().unwrap().remove("lat_deg");
+    assert!(!v.is_valid(&missing));
+    let error = &document()["components"]["schemas"]["Error"];
+    let v = validator("drift error", error);
+    assert!(v.is_valid(&json!({ "code": "x", "message": "y" })));
+    assert!(!v.is_valid(&json!({ "code": "x" })));
+}

@@ -1,7 +1,10 @@
 //! The shared catalogs (element sets, SatNOGS transmitters) and the director's start snapshot.
 //! These are not org-owned: every organization tracks the same sky.
 
-use crate::{Actor, DirectorSnapshot, ImportCounts, Store, StoreError, StoredElementSet, TransmitterRecord, audit};
+use crate::{
+    Actor, DirectorSnapshot, ElementSetId, ImportCounts, Page, Store, StoreError, StoredElementSet, TransmitterRecord,
+    audit, next_cursor, page_limit,
+};
 use chrono::DateTime;
 use serde_json::json;
 use sqlx::Row;
@@ -115,6 +118,88 @@ impl Store {
         rows.iter().map(element_set_from_row).collect()
     }
 
+    /// A page of current element sets (one per object, chosen as in
+    /// [`current_element_sets`](Self::current_element_sets)) by NORAD id, after the cursor.
+    ///
+    /// `search`: all digits matches the NORAD id exactly; anything else is a
+    /// case-insensitive substring of the name or international designator (`%`, `_` and
+    /// `\` match themselves; case folding is ASCII on SQLite). Empty means everything.
+    pub async fn list_current_element_sets(
+        &self,
+        search: &str,
+        after: Option<NoradId>,
+        limit: u32,
+    ) -> Result<Page<StoredElementSet, NoradId>, StoreError> {
+        let limit = page_limit(limit)?;
+        let (norad, pattern) = match search_terms(search) {
+            Some(terms) => terms,
+            // All digits but not a catalog number: nothing can match.
+            None => return Ok(Page { items: Vec::new(), next: None }),
+        };
+        let rows = sqlx::query(&format!(
+            "SELECT {ELEMENT_COLUMNS} FROM (SELECT {ELEMENT_COLUMNS}, ROW_NUMBER() OVER (PARTITION BY norad_id \
+             ORDER BY source_priority DESC, source ASC, epoch_us DESC) AS rank FROM element_sets \
+             WHERE norad_id > $1 AND ($2 = 0 OR norad_id = $2)) AS ranked \
+             WHERE rank = 1 AND ($3 = '' OR LOWER(name) LIKE $3 ESCAPE '\\' \
+             OR LOWER(international_designator) LIKE $3 ESCAPE '\\') ORDER BY norad_id LIMIT $4"
+        ))
+        .bind(after.map_or(0, |n| i64::from(n.get())))
+        .bind(norad)
+        .bind(pattern)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        let items = rows.iter().map(element_set_from_row).collect::<Result<Vec<_>, _>>()?;
+        let next = next_cursor(&items, limit, |s| s.elements.norad_id);
+        Ok(Page { items, next })
+    }
+
+    /// One object's current element set (the rule of [`current_element_sets`](Self::current_element_sets)).
+    pub async fn current_element_set(&self, norad_id: NoradId) -> Result<StoredElementSet, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {ELEMENT_COLUMNS} FROM element_sets WHERE norad_id = $1 \
+             ORDER BY source_priority DESC, source ASC, epoch_us DESC LIMIT 1"
+        ))
+        .bind(i64::from(norad_id.get()))
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| StoreError::not_found("satellite", norad_id))?;
+        element_set_from_row(&row)
+    }
+
+    /// One object's stored element sets from every source, newest epoch first (equal
+    /// epochs: the later stored first). Pass the page's `next` as `before` for older ones.
+    /// An object without any stored set is `NotFound`.
+    pub async fn element_set_history(
+        &self,
+        norad_id: NoradId,
+        before: Option<ElementSetId>,
+        limit: u32,
+    ) -> Result<Page<StoredElementSet, ElementSetId>, StoreError> {
+        let limit = page_limit(limit)?;
+        let norad = i64::from(norad_id.get());
+        // The cursor row's epoch is read in the same statement; a cursor that names no set
+        // of this object gives an empty page.
+        let rows = sqlx::query(&format!(
+            "SELECT id, {ELEMENT_COLUMNS} FROM element_sets WHERE norad_id = $1 AND ($2 = 0 \
+             OR epoch_us < (SELECT epoch_us FROM element_sets WHERE id = $2 AND norad_id = $1) \
+             OR (epoch_us = (SELECT epoch_us FROM element_sets WHERE id = $2 AND norad_id = $1) AND id < $2)) \
+             ORDER BY epoch_us DESC, id DESC LIMIT $3"
+        ))
+        .bind(norad)
+        .bind(before.map_or(0, |b| crate::db_id(b.0)))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        if rows.is_empty() && before.is_none() {
+            return Err(StoreError::not_found("satellite", norad_id));
+        }
+        let ids = rows.iter().map(|r| crate::row_id(r, "id").map(ElementSetId)).collect::<Result<Vec<_>, _>>()?;
+        let items = rows.iter().map(element_set_from_row).collect::<Result<Vec<_>, _>>()?;
+        let next = next_cursor(&ids, limit, |id| *id);
+        Ok(Page { items, next })
+    }
+
     /// Inserts new SatNOGS transmitters and updates those whose `updated` time changed,
     /// in one transaction.
     pub async fn upsert_transmitters(
@@ -177,6 +262,29 @@ impl Store {
         let transmitters = self.list_transmitters(None).await?;
         Ok(DirectorSnapshot { stations, campaigns, assignments, element_sets, transmitters })
     }
+}
+
+/// How a satellite search is run: `(norad_id or 0, LIKE pattern or "")`; `None` when
+/// the search is all digits but no catalog number (nothing matches).
+fn search_terms(search: &str) -> Option<(i64, String)> {
+    let search = search.trim();
+    if search.is_empty() {
+        return Some((0, String::new()));
+    }
+    if search.bytes().all(|b| b.is_ascii_digit()) {
+        let id = search.parse::<u64>().ok().and_then(|n| NoradId::new(n).ok())?;
+        return Some((i64::from(id.get()), String::new()));
+    }
+    let mut pattern = String::with_capacity(search.len() + 2);
+    pattern.push('%');
+    for ch in search.chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(ch.to_ascii_lowercase());
+    }
+    pattern.push('%');
+    Some((0, pattern))
 }
 
 fn format_name(f: ElementFormat) -> &'static str {

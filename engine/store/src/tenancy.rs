@@ -1,7 +1,8 @@
 //! Organizations, users, memberships and API key records.
 
 use crate::{
-    ApiKey, ApiKeyId, Member, NewApiKey, Organization, Role, Store, StoreError, User, UserId, audit, db_id, now, row_id,
+    ApiKey, ApiKeyId, Member, NewApiKey, Organization, Page, Role, Store, StoreError, User, UserId, audit, db_id,
+    next_cursor, now, page_limit, row_id,
 };
 use serde_json::json;
 use sqlx::Row;
@@ -290,6 +291,59 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?
         .ok_or_else(|| StoreError::not_found("api key", prefix))?;
+        api_key_from_row(&row)
+    }
+
+    /// An organization's API key records by id, `limit` at a time, after the cursor.
+    pub async fn list_api_keys(
+        &self,
+        org: OrgId,
+        after: Option<ApiKeyId>,
+        limit: u32,
+    ) -> Result<Page<ApiKey, ApiKeyId>, StoreError> {
+        let limit = page_limit(limit)?;
+        let rows = sqlx::query(
+            "SELECT id, org_id, prefix, key_hash, scopes, expires_at_ms, last_used_at_ms, created_by, created_at_ms \
+             FROM api_keys WHERE org_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+        )
+        .bind(db_id(org.0))
+        .bind(after.map_or(0, |a| db_id(a.0)))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        let items = rows.iter().map(api_key_from_row).collect::<Result<Vec<_>, _>>()?;
+        let next = next_cursor(&items, limit, |k| k.id);
+        Ok(Page { items, next })
+    }
+
+    /// Revokes (deletes) an API key of `org`; from the commit on it authenticates nothing.
+    /// Audited as `api_key.revoke` in the same transaction. Returns the key's prefix.
+    pub async fn revoke_api_key(&self, actor: &crate::Actor, org: OrgId, id: ApiKeyId) -> Result<String, StoreError> {
+        let mut tx = self.begin().await?;
+        let row = sqlx::query("DELETE FROM api_keys WHERE org_id = $1 AND id = $2 RETURNING prefix")
+            .bind(db_id(org.0))
+            .bind(db_id(id.0))
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| StoreError::not_found("api key", id.0))?;
+        let prefix: String = row.try_get("prefix")?;
+        audit(&mut tx, actor, Some(org), "api_key.revoke", &format!("api_key:{prefix}"), &json!({ "id": id.0 }))
+            .await?;
+        tx.commit().await?;
+        Ok(prefix)
+    }
+
+    /// One API key record of `org` (another organization's: `NotFound`).
+    pub async fn get_api_key(&self, org: OrgId, id: ApiKeyId) -> Result<ApiKey, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, org_id, prefix, key_hash, scopes, expires_at_ms, last_used_at_ms, created_by, created_at_ms \
+             FROM api_keys WHERE org_id = $1 AND id = $2",
+        )
+        .bind(db_id(org.0))
+        .bind(db_id(id.0))
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| StoreError::not_found("api key", id.0))?;
         api_key_from_row(&row)
     }
 

@@ -19,6 +19,11 @@ pub struct ApiKeyId(pub u64);
 #[serde(transparent)]
 pub struct AuditId(pub u64);
 
+/// A stored element set's row id (a cursor through an object's history).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ElementSetId(pub u64);
+
 /// Who did something, as recorded in the audit log.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Actor {

@@ -453,6 +453,136 @@ async fn concurrent_writers_wait_for_each_other_instead_of_failing(store: Store)
     assert_eq!(store.list_stations(a, None, 100).await.unwrap().items.len(), 16);
 }
 
+async fn api_keys_list_by_org_and_a_revoked_key_is_gone_and_audited(store: Store) {
+    let a = org(&store, "acme").await;
+    let b = org(&store, "other").await;
+    let key = |prefix: &str| NewApiKey {
+        prefix: prefix.into(),
+        key_hash: format!("hash-{prefix}"),
+        scopes: vec!["role:viewer".into()],
+        expires_at: None,
+        created_by: None,
+    };
+    let mut mine = Vec::new();
+    for i in 0..5 {
+        mine.push(store.create_api_key(&Actor::System, a, &key(&format!("tk_a{i}"))).await.unwrap().id);
+    }
+    let theirs = store.create_api_key(&Actor::System, b, &key("tk_b")).await.unwrap();
+    let (mut seen, mut after) = (Vec::new(), None);
+    loop {
+        let page = store.list_api_keys(a, after, 2).await.unwrap();
+        assert!(page.items.iter().all(|k| k.org == a));
+        seen.extend(page.items.iter().map(|k| k.id));
+        match page.next {
+            Some(n) => after = Some(n),
+            None => break,
+        }
+    }
+    assert_eq!(seen, mine);
+    assert!(matches!(store.list_api_keys(a, None, 0).await, Err(StoreError::Invalid { .. })));
+
+    // Another organization's key: NotFound, nothing written.
+    let audits = store.count_rows("audit_log").await.unwrap();
+    assert!(matches!(store.revoke_api_key(&Actor::System, a, theirs.id).await, Err(StoreError::NotFound { .. })));
+    assert_eq!(store.count_rows("audit_log").await.unwrap(), audits);
+    assert_eq!(store.find_api_key_by_prefix("tk_b").await.unwrap().id, theirs.id);
+
+    let by = Actor::ApiKey("tk_a0".into());
+    assert_eq!(store.revoke_api_key(&by, a, mine[1]).await.unwrap(), "tk_a1");
+    assert!(matches!(store.find_api_key_by_prefix("tk_a1").await, Err(StoreError::NotFound { .. })));
+    assert!(matches!(store.revoke_api_key(&by, a, mine[1]).await, Err(StoreError::NotFound { .. })));
+    assert_eq!(store.list_api_keys(a, None, 100).await.unwrap().items.len(), 4);
+    let last = &store.list_audit(a, None, 1).await.unwrap().items[0];
+    assert_eq!((last.action.as_str(), last.target.as_str(), &last.actor), ("api_key.revoke", "api_key:tk_a1", &by));
+}
+
+/// Three objects: the ISS (two sources, several epochs), Hubble, and a renamed object whose
+/// older, lower-priority set still carries its old name.
+async fn seed_small_catalog(store: &Store) {
+    let sets = harness::catalog();
+    let iss = sets.iter().find(|s| s.norad_id.get() == 25544).unwrap().clone();
+    let hubble = sets.iter().find(|s| s.norad_id.get() == 20580).unwrap().clone();
+    let mut renamed = hubble.clone();
+    renamed.norad_id = NoradId::new(99_001).unwrap();
+    renamed.international_designator = Some("26001A".into());
+    let shifted = |s: &talos_orbit::elements::ElementSet, hours: i64, name: &str| {
+        let mut s = s.clone();
+        s.epoch += chrono::Duration::hours(hours);
+        s.name = Some(name.to_owned());
+        s
+    };
+    let low = [shifted(&iss, 48, "ISS (ZARYA)"), hubble, shifted(&renamed, 0, "OLD_NAME 50%")];
+    store.upsert_element_sets(&Actor::System, "satnogs", 1, UnixMs(1), &low).await.unwrap();
+    let high = [shifted(&iss, 0, "ISS (ZARYA)"), shifted(&iss, 24, "ISS (ZARYA)"), shifted(&renamed, -24, "NEW-NAME")];
+    store.upsert_element_sets(&Actor::System, "space-track", 5, UnixMs(2), &high).await.unwrap();
+}
+
+async fn satellite_search_reads_current_sets_by_id_or_name_substring(store: Store) {
+    seed_small_catalog(&store).await;
+    let ids = |page: talos_store::Page<talos_store::StoredElementSet, NoradId>| {
+        page.items.iter().map(|s| s.elements.norad_id.get()).collect::<Vec<_>>()
+    };
+    assert_eq!(ids(store.list_current_element_sets("", None, 100).await.unwrap()), [20580, 25544, 99001]);
+    assert_eq!(ids(store.list_current_element_sets("25544", None, 100).await.unwrap()), [25544]);
+    // Numeric means the id exactly, never a substring of it or of a name.
+    assert!(ids(store.list_current_element_sets("2554", None, 100).await.unwrap()).is_empty());
+    assert!(ids(store.list_current_element_sets("0", None, 100).await.unwrap()).is_empty());
+    assert!(ids(store.list_current_element_sets("99999999999999999999999", None, 100).await.unwrap()).is_empty());
+    assert_eq!(ids(store.list_current_element_sets("zArYa", None, 100).await.unwrap()), [25544]);
+    assert_eq!(ids(store.list_current_element_sets("98067a", None, 100).await.unwrap()), [25544]);
+    assert_eq!(ids(store.list_current_element_sets("-name", None, 100).await.unwrap()), [99001]);
+    // The current set's name counts, not an older one's; LIKE wildcards match themselves.
+    assert!(ids(store.list_current_element_sets("old", None, 100).await.unwrap()).is_empty());
+    assert!(ids(store.list_current_element_sets("%", None, 100).await.unwrap()).is_empty());
+    assert!(ids(store.list_current_element_sets("_", None, 100).await.unwrap()).is_empty());
+    assert!(ids(store.list_current_element_sets("\\", None, 100).await.unwrap()).is_empty());
+    // Paging with limit 1 walks every object once.
+    let (mut seen, mut after) = (Vec::new(), None);
+    loop {
+        let page = store.list_current_element_sets("", after, 1).await.unwrap();
+        seen.extend(page.items.iter().map(|s| s.elements.norad_id.get()));
+        match page.next {
+            Some(n) => after = Some(n),
+            None => break,
+        }
+    }
+    assert_eq!(seen, [20580, 25544, 99001]);
+    let current = store.current_element_set(NoradId::new(25544).unwrap()).await.unwrap();
+    assert_eq!((current.source.as_str(), current.fetched_at), ("space-track", UnixMs(2)));
+    let listed = store.list_current_element_sets("25544", None, 1).await.unwrap().items;
+    assert_eq!(listed, [current]);
+    assert!(matches!(
+        store.current_element_set(NoradId::new(1).unwrap()).await,
+        Err(StoreError::NotFound { what: "satellite", .. })
+    ));
+}
+
+async fn element_set_history_is_newest_epoch_first_across_sources(store: Store) {
+    seed_small_catalog(&store).await;
+    let iss = NoradId::new(25544).unwrap();
+    let (mut seen, mut before, mut pages) = (Vec::new(), None, 0);
+    loop {
+        let page = store.element_set_history(iss, before, 2).await.unwrap();
+        pages += 1;
+        seen.extend(page.items.iter().map(|s| (s.elements.epoch, s.source.clone())));
+        match page.next {
+            Some(n) => before = Some(n),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 2);
+    let sources: Vec<&str> = seen.iter().map(|(_, s)| s.as_str()).collect();
+    assert_eq!(sources, ["satnogs", "space-track", "space-track"]);
+    assert!(seen.windows(2).all(|w| w[0].0 > w[1].0), "{seen:?}");
+    assert!(matches!(
+        store.element_set_history(NoradId::new(1).unwrap(), None, 10).await,
+        Err(StoreError::NotFound { what: "satellite", .. })
+    ));
+    // A cursor that names no set of this object: an empty last page.
+    let page = store.element_set_history(iss, Some(talos_store::ElementSetId(999_999)), 10).await.unwrap();
+    assert_eq!((page.items.len(), page.next), (0, None));
+}
+
 both_backends!(
     concurrent_writers_wait_for_each_other_instead_of_failing,
     crud_round_trips_stations_campaigns_and_assignments,
@@ -467,6 +597,9 @@ both_backends!(
     current_element_sets_take_the_newest_epoch_of_the_highest_priority_source,
     satnogs_transmitters_import_and_a_second_import_is_unchanged,
     the_director_snapshot_holds_every_fleet_and_the_current_catalog,
+    api_keys_list_by_org_and_a_revoked_key_is_gone_and_audited,
+    satellite_search_reads_current_sets_by_id_or_name_substring,
+    element_set_history_is_newest_epoch_first_across_sources,
 );
 
 #[tokio::test]
