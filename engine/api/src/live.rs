@@ -36,6 +36,9 @@ const STREAM_REAUTH: Duration = Duration::from_secs(30);
 /// Longest pass window `GET .../passes` computes.
 pub const MAX_PASS_HOURS: f64 = 48.0;
 
+/// How far from now a pass window may start: element sets are good for days, not years.
+pub const MAX_PASS_OFFSET_MS: i64 = 30 * 86_400_000;
+
 /// What the API asks of the director.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DirectorRequest {
@@ -402,6 +405,16 @@ async fn station_passes(
         })?,
         None => (state.clock)(),
     };
+    let now = (state.clock)();
+    if (from.0 - now.0).abs() > MAX_PASS_OFFSET_MS {
+        return Err(ApiError::bad_request(
+            "bad_query",
+            format!(
+                "from must be within {} days of now ({now}); SGP4 elements do not reach further",
+                MAX_PASS_OFFSET_MS / 86_400_000
+            ),
+        ));
+    }
     let station = state.store.get_station(p.org, id).await?;
     let pairs = state.store.station_campaigns(p.org, id).await?;
     let s = &station.settings;

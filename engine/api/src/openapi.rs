@@ -247,7 +247,7 @@ fn query_parameters(kind: QueryKind) -> Vec<Value> {
             }),
             json!({
                 "name": "from", "in": "query", "required": false,
-                "description": "Window start, RFC 3339 (default: now)",
+                "description": "Window start, RFC 3339, within 30 days of now (default: now)",
                 "schema": { "type": "string", "format": "date-time" }
             }),
         ],
@@ -344,7 +344,17 @@ fn operation(method: &str, path: &str, summary: &str, s: &Spec) -> Value {
                         `tracking` (its busy stations: commanded az/el, range-rate, Doppler-corrected frequencies), \
                         `aos` and `los` (LiveEvent), `lagged` (frames skipped for a slow client), `error` (the \
                         credentials stopped working; the stream ends)",
-                    "content": { "text/event-stream": { "schema": { "type": "string" } } }
+                    "content": { "text/event-stream": { "schema": {
+                        "description": "One event (OpenAPI 3.1: the schema describes each event of the stream)",
+                        "type": "object",
+                        "properties": {
+                            "event": { "type": "string", "enum": ["tick", "tracking", "aos", "los", "lagged", "error"] },
+                            "data": { "type": "string", "contentMediaType": "application/json" },
+                            "id": { "type": "string" },
+                            "retry": { "type": "integer" }
+                        },
+                        "required": ["data"]
+                    } } }
                 }),
                 (Some(schema), "/api/v1/auth/login") => json!({
                     "description": "Logged in",

@@ -29,7 +29,7 @@ pub struct DemoCredentials {
     pub org: OrgId,
     pub email: String,
     pub password: String,
-    /// An admin API key (bearer token), valid for [`DEMO_KEY_TTL_MS`].
+    /// An owner API key (bearer token) of the demo organization, valid for [`DEMO_KEY_TTL_MS`].
     pub api_key: String,
     /// The fleet was created now (first start on this database).
     pub created: bool,
@@ -101,7 +101,7 @@ pub async fn ensure_demo(
         }
         Err(e) => return Err(e.into()),
     };
-    let (api_key, mut record) = talos_api::mint_api_key(Role::Admin, None);
+    let (api_key, mut record) = talos_api::mint_api_key(Role::Owner, None);
     record.expires_at = Some(now.plus_ms(DEMO_KEY_TTL_MS));
     store.create_api_key(&Actor::System, org, &record).await.context("creating the demo API key")?;
     Ok(DemoCredentials { org, email: DEMO_EMAIL.to_owned(), password, api_key, created })

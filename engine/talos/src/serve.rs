@@ -261,7 +261,7 @@ impl DirectorStatus for DirectorShared {
                     match SampledTrajectory::sample(sat, request.from, request.to) {
                         Ok(t) => e.insert(t),
                         Err(err) => {
-                            tracing::warn!(norad = %c.norad_id, "pass prediction: {err}");
+                            tracing::debug!(norad = %c.norad_id, "pass prediction: {err}");
                             continue;
                         }
                     }
@@ -513,7 +513,7 @@ async fn serve_async(options: ServeOptions, stop: Arc<AtomicBool>) -> anyhow::Re
     eprintln!("talos: API listening on http://{address}");
     if let Some(demo) = &demo {
         eprintln!("talos: demo login email={} password={} (organization id {})", demo.email, demo.password, demo.org);
-        eprintln!("talos: demo API key {} (admin, valid 24 h)", demo.api_key);
+        eprintln!("talos: demo API key {} (owner of the demo organization, valid 24 h)", demo.api_key);
         eprintln!("talos: (new credentials at every start; only their hashes are stored)");
     }
     let app = talos_api::app(state);
