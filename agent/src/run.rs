@@ -72,7 +72,7 @@ pub async fn run(
     let (client, eventloop) = AsyncClient::new(options, 64);
     let (events_tx, mut events) = mpsc::channel(1024);
     let reconnect_max = Duration::from_millis(config.broker.reconnect_max_ms);
-    let mqtt_task = tokio::spawn(mqtt::drive(eventloop, events_tx, reconnect_max));
+    let mut mqtt_task = tokio::spawn(mqtt::drive(eventloop, events_tx, reconnect_max));
     tracing::info!(org = %config.org, station = %config.station, broker = %format!("{}:{}", config.broker.host, config.broker.port),
         rotctld = %config.rotator.address, rigctld = ?config.rig.as_ref().map(|r| &r.address), "talos-agent {AGENT_VERSION} starting");
 
@@ -145,12 +145,14 @@ pub async fn run(
             tracing::warn!("could not queue the offline status; the broker's Last Will reports the agent offline");
         }
     }
-    // In order after the publish: the broker stores the offline status, then drops the Will.
-    let _ = client.try_disconnect();
-    match tokio::time::timeout(DISCONNECT_WAIT, mqtt_task).await {
-        Ok(_) => {}
-        Err(_) => tracing::warn!("broker did not take the disconnect in time"),
+    if telemetry.connected {
+        // In order after the publish: the broker stores the offline status, then drops the Will.
+        let _ = client.try_disconnect();
+        if tokio::time::timeout(DISCONNECT_WAIT, &mut mqtt_task).await.is_err() {
+            tracing::warn!("broker did not take the disconnect in time");
+        }
     }
+    mqtt_task.abort();
     Ok(exit)
 }
 
