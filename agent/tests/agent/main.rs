@@ -5,6 +5,7 @@
 //! Hamlib's dummy rotator moves at about 6 deg/s on each axis, so paths here move slower
 //! than that and waits allow for the slew. Every wait is a deadline on a condition.
 
+mod hamlib;
 mod support;
 
 use std::time::Duration;

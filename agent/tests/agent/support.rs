@@ -432,6 +432,8 @@ async fn connect(port: u16, role: &str) -> (AsyncClient, Inbox, tokio::task::Joi
 #[derive(Debug)]
 pub struct Observer {
     seen: Arc<Mutex<Vec<(Topic, Message)>>>,
+    /// Anything the agent published that talos-link refuses (must stay empty).
+    invalid: Arc<Mutex<Vec<String>>>,
     org: OrgId,
     station: StationId,
     tasks: [tokio::task::JoinHandle<()>; 2],
@@ -448,26 +450,34 @@ impl Observer {
         let (client, mut rx, loop_task) = connect(broker.port, "observer").await;
         client.subscribe(format!("talos/v1/{org}/{station}/state/#"), rumqttc::QoS::AtLeastOnce).await.unwrap();
         let seen = Arc::new(Mutex::new(Vec::new()));
-        let sink = seen.clone();
+        let invalid = Arc::new(Mutex::new(Vec::new()));
+        let (sink, bad) = (seen.clone(), invalid.clone());
         let task = tokio::spawn(async move {
             let _client = client;
             while let Some((topic, payload)) = rx.recv().await {
                 if payload.is_empty() {
                     continue;
                 }
-                let message = decode(&topic, &payload)
-                    .unwrap_or_else(|e| panic!("the agent published an invalid message on {topic}: {e}"));
-                sink.lock().unwrap().push((Topic::parse(&topic).unwrap(), message));
+                match (decode(&topic, &payload), Topic::parse(&topic)) {
+                    (Ok(message), Ok(parsed)) => sink.lock().unwrap().push((parsed, message)),
+                    (Err(e), _) => bad.lock().unwrap().push(format!("{topic}: {e}")),
+                    (_, Err(e)) => bad.lock().unwrap().push(format!("{topic}: {e}")),
+                }
             }
         });
-        Self { seen, org, station, tasks: [loop_task, task] }
+        Self { seen, invalid, org, station, tasks: [loop_task, task] }
+    }
+
+    /// Everything seen so far, after checking the agent published nothing invalid.
+    fn messages(&self) -> Vec<(Topic, Message)> {
+        let invalid = self.invalid.lock().unwrap().clone();
+        assert!(invalid.is_empty(), "the agent published messages talos-link refuses: {invalid:?}");
+        self.seen.lock().unwrap().clone()
     }
 
     pub fn statuses(&self) -> Vec<StatusReport> {
         let topic = Topic::state(self.org, self.station, StateLeaf::Status);
-        self.seen
-            .lock()
-            .unwrap()
+        self.messages()
             .iter()
             .filter_map(|(t, m)| match m {
                 Message::Status(s) if *t == topic => Some(s.clone()),
@@ -481,9 +491,7 @@ impl Observer {
     }
 
     pub fn rot_states(&self) -> Vec<RotState> {
-        self.seen
-            .lock()
-            .unwrap()
+        self.messages()
             .iter()
             .filter_map(|(_, m)| match m {
                 Message::RotState(s) => Some(s.clone()),
@@ -497,7 +505,7 @@ impl Observer {
     }
 
     pub fn last_rig_state(&self) -> Option<talos_link::RigState> {
-        self.seen.lock().unwrap().iter().rev().find_map(|(_, m)| match m {
+        self.messages().iter().rev().find_map(|(_, m)| match m {
             Message::RigState(s) => Some(s.clone()),
             _ => None,
         })
