@@ -645,6 +645,7 @@ impl Controller {
         let Some(rig) = self.settings.rig else { return Vec::new() };
         let mut out = Vec::new();
         if self.shutting_down || self.heartbeat_lost(t) || self.rig.link_fault.is_some() {
+            self.rig.applied_seq = None;
             return out;
         }
         let Some(a) = &self.rig_setpoint else { return out };

@@ -369,6 +369,28 @@ async fn targets_beyond_the_limits_are_clamped_on_the_real_rotator() {
     assert_eq!(state.commanded, Some(p(15.0, 10.0)));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connects_over_tls_with_its_credentials_and_is_refused_without_them() {
+    let broker = Broker::start_tls("station-7", "s3cret").await;
+    let tls = broker.tls.clone().unwrap();
+    let rot = Hamlib::rotctld().await;
+    let mut setup = AgentSetup::new(&broker, &rot);
+    setup.tls = Some(tls.clone());
+    let observer = Observer::start(&broker, setup.org, setup.station).await;
+    let _agent = Agent::start(&setup);
+    observer.wait_status(SECONDS(8), AgentState::Online, None).await;
+
+    let mut wrong = AgentSetup::new(&broker, &rot);
+    wrong.tls = Some(TlsListener { password: "guess".into(), ..tls });
+    let wrong_observer = Observer::start(&broker, wrong.org, wrong.station).await;
+    let wrong_agent = Agent::start(&wrong);
+    eventually(SECONDS(5), "the broker's refusal in the agent's log", || async {
+        wrong_agent.log().contains("NotAuthorized").then_some(())
+    })
+    .await;
+    assert!(wrong_observer.statuses().is_empty(), "an agent with a wrong password got a status through");
+}
+
 #[test]
 fn a_bad_config_file_exits_2_naming_the_key() {
     let dir = tempfile::tempdir().unwrap();

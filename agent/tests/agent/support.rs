@@ -199,10 +199,23 @@ impl Hamlib {
 /// A Mosquitto broker of the test's own: loopback only, anonymous, no persistence.
 #[derive(Debug)]
 pub struct Broker {
+    /// The plain, anonymous listener.
     pub port: u16,
+    /// The TLS listener that wants a password, when started with [`Broker::start_tls`].
+    pub tls: Option<TlsListener>,
     conf: PathBuf,
     proc: Proc,
     _dir: tempfile::TempDir,
+}
+
+/// A TLS listener with a password file.
+#[derive(Debug, Clone)]
+pub struct TlsListener {
+    pub port: u16,
+    /// PEM of the test CA that signed the broker's certificate (for `localhost`).
+    pub ca_file: PathBuf,
+    pub username: String,
+    pub password: String,
 }
 
 impl Broker {
@@ -224,10 +237,81 @@ impl Broker {
             let port = free_port();
             let conf = Self::write_conf(dir.path(), port);
             if let Some(proc) = start_on(&|_| Self::command(&conf), port).await {
-                return Self { port, conf, proc, _dir: dir };
+                return Self { port, tls: None, conf, proc, _dir: dir };
             }
         }
         panic!("could not start mosquitto on a free port");
+    }
+
+    /// A broker with a plain anonymous listener (for the test's own clients) and a TLS
+    /// listener that accepts only `username`/`password`, with a certificate for `localhost`
+    /// signed by a CA made here with `openssl`.
+    pub async fn start_tls(username: &str, password: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let run = |args: &[&str]| {
+            let out = Command::new(args[0]).args(&args[1..]).current_dir(d).output().unwrap_or_else(|e| {
+                panic!("cannot run {} (is it installed?): {e}", args[0]);
+            });
+            assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        };
+        let subj_ca = "/CN=talos-test-ca";
+        run(&["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem"]
+            .iter()
+            .copied()
+            .chain(["-days", "2", "-subj", subj_ca])
+            .collect::<Vec<_>>());
+        run(&["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr"]
+            .iter()
+            .copied()
+            .chain(["-subj", "/CN=localhost"])
+            .collect::<Vec<_>>());
+        std::fs::write(d.join("san.ext"), "subjectAltName=DNS:localhost,IP:127.0.0.1\n").unwrap();
+        run(&[
+            "openssl",
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "san.ext",
+        ]);
+        run(&["mosquitto_passwd", "-c", "-b", "passwd", username, password]);
+        for _ in 0..10 {
+            let (port, tls_port) = (free_port(), free_port());
+            let conf = d.join(format!("mosquitto-{port}.conf"));
+            // `user root`: a broker started by root keeps the rights to read these files.
+            std::fs::write(
+                &conf,
+                format!(
+                    "user root\nper_listener_settings true\npersistence false\n\
+                     listener {port} 127.0.0.1\nallow_anonymous true\n\
+                     listener {tls_port} 127.0.0.1\nallow_anonymous false\npassword_file {dir}/passwd\n\
+                     cafile {dir}/ca.pem\ncertfile {dir}/server.pem\nkeyfile {dir}/server.key\n",
+                    dir = d.display()
+                ),
+            )
+            .unwrap();
+            if let Some(proc) = start_on(&|_| Self::command(&conf), port).await {
+                let tls = TlsListener {
+                    port: tls_port,
+                    ca_file: d.join("ca.pem"),
+                    username: username.to_owned(),
+                    password: password.to_owned(),
+                };
+                return Self { port, tls: Some(tls), conf, proc, _dir: dir };
+            }
+        }
+        panic!("could not start mosquitto with TLS on free ports");
     }
 
     pub async fn restart(&mut self) {
@@ -258,6 +342,8 @@ pub struct AgentSetup {
     pub dead_man_ms: u64,
     pub heartbeat_timeout_ms: u64,
     pub stuck_time_ms: u64,
+    /// Connect over TLS with these credentials instead of the plain listener.
+    pub tls: Option<TlsListener>,
 }
 
 impl AgentSetup {
@@ -274,6 +360,7 @@ impl AgentSetup {
             dead_man_ms: 3_000,
             heartbeat_timeout_ms: 10_000,
             stuck_time_ms: 10_000,
+            tls: None,
         }
     }
 
@@ -282,14 +369,23 @@ impl AgentSetup {
             Some(a) => format!("[rig]\naddress = \"{a}\"\ndeadband_hz = 10.0\n"),
             None => String::new(),
         };
+        let broker = match &self.tls {
+            Some(t) => format!(
+                "host = \"localhost\"\nport = {}\ntls = true\nca_file = \"{}\"\nusername = \"{}\"\npassword = \"{}\"",
+                t.port,
+                t.ca_file.display(),
+                t.username,
+                t.password
+            ),
+            None => format!("host = \"127.0.0.1\"\nport = {}", self.broker_port),
+        };
         format!(
             r#"[station]
 org_id = {org}
 station_id = {station}
 
 [broker]
-host = "127.0.0.1"
-port = {port}
+{broker}
 keep_alive_s = 2
 reconnect_max_ms = 1000
 
@@ -323,7 +419,6 @@ reconnect_max_ms = 500
 "#,
             org = self.org,
             station = self.station,
-            port = self.broker_port,
             rot = self.rotctld,
             az_max = self.az_max_deg,
             park_az = self.park.az_deg,
