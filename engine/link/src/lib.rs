@@ -53,8 +53,9 @@ pub use codec::{MAX_PAYLOAD_BYTES, decode, decode_on, encode};
 pub use gate::{SetpointGate, SetpointMeta, SetpointStream};
 pub use message::{Delivery, Message, Publication, QoS, Schema, last_will, publication};
 pub use payload::{
-    AgentState, DriverPayload, Heartbeat, ParkAction, ParkCommand, Pointing, RigPoint, RigSetpoint, RigState, RotPoint,
-    RotSetpoint, RotState, RotatorLimits, SessionAction, SessionCommand, SlewRates, StationConfig, StatusReport,
+    AgentState, DriverPayload, Heartbeat, ParkAction, ParkCommand, Pointing, RejectTally, RigPoint, RigSetpoint,
+    RigState, RotPoint, RotSetpoint, RotState, RotatorLimits, SessionAction, SessionCommand, SlewRates, StationConfig,
+    StatusReport,
 };
 pub use reject::{Reject, RejectCounters, RejectReason};
 pub use topic::{

@@ -225,6 +225,26 @@ pub struct StatusReport {
     /// The `talos.config.v1` version the agent runs, once it has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config_version: Option<u64>,
+    /// How many commands the agent has refused since it started, by reason, so an operator
+    /// sees a misbehaving director or a hostile publisher without reading the agent's logs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejects: Option<RejectTally>,
+}
+
+/// Messages refused by reason (the names of [`crate::RejectReason`]), as an agent reports
+/// them in its status. A count left out is 0.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RejectTally {
+    pub bad_topic: u64,
+    pub oversize: u64,
+    pub malformed: u64,
+    pub unknown_schema: u64,
+    pub wrong_topic: u64,
+    pub out_of_range: u64,
+    pub stale: u64,
+    pub out_of_order: u64,
+    pub old_epoch: u64,
 }
 
 /// The reason the Last Will gives.
@@ -232,7 +252,13 @@ pub const LAST_WILL_REASON: &str = "connection lost";
 
 impl StatusReport {
     pub fn online(agent_version: &str, config_version: Option<u64>) -> Self {
-        Self { state: AgentState::Online, agent_version: agent_version.to_owned(), reason: None, config_version }
+        Self {
+            state: AgentState::Online,
+            agent_version: agent_version.to_owned(),
+            reason: None,
+            config_version,
+            rejects: None,
+        }
     }
 
     pub fn fault(agent_version: &str, reason: &str, config_version: Option<u64>) -> Self {
@@ -241,6 +267,7 @@ impl StatusReport {
             agent_version: agent_version.to_owned(),
             reason: Some(reason.to_owned()),
             config_version,
+            rejects: None,
         }
     }
 
@@ -252,7 +279,14 @@ impl StatusReport {
             agent_version: agent_version.to_owned(),
             reason: Some(LAST_WILL_REASON.to_owned()),
             config_version: None,
+            rejects: None,
         }
+    }
+
+    /// The same report carrying the agent's reject counters.
+    pub fn with_rejects(mut self, counters: &crate::RejectCounters) -> Self {
+        self.rejects = Some(RejectTally::from(counters));
+        self
     }
 }
 

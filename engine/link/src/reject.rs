@@ -150,6 +150,22 @@ impl RejectCounters {
     }
 }
 
+impl From<&RejectCounters> for crate::payload::RejectTally {
+    fn from(c: &RejectCounters) -> Self {
+        Self {
+            bad_topic: c.get(RejectReason::BadTopic),
+            oversize: c.get(RejectReason::Oversize),
+            malformed: c.get(RejectReason::Malformed),
+            unknown_schema: c.get(RejectReason::UnknownSchema),
+            wrong_topic: c.get(RejectReason::WrongTopic),
+            out_of_range: c.get(RejectReason::OutOfRange),
+            stale: c.get(RejectReason::Stale),
+            out_of_order: c.get(RejectReason::OutOfOrder),
+            old_epoch: c.get(RejectReason::OldEpoch),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,5 +194,18 @@ mod tests {
         assert_eq!(c.total(), 3);
         let listed: Vec<_> = c.iter().filter(|(_, n)| *n > 0).map(|(r, n)| (r.as_str(), n)).collect();
         assert_eq!(listed, [("oversize", 1), ("stale", 2)]);
+    }
+
+    #[test]
+    fn a_tally_names_each_count_by_its_reason() {
+        let mut c = RejectCounters::new();
+        c.record(&Reject::OldEpoch { lease_epoch: 1, current: 2 });
+        c.record(&Reject::Malformed { detail: "x".into() });
+        c.record(&Reject::Malformed { detail: "y".into() });
+        let tally = crate::payload::RejectTally::from(&c);
+        let json = serde_json::to_value(tally).unwrap();
+        for (reason, count) in c.iter() {
+            assert_eq!(json[reason.as_str()], count, "{reason}");
+        }
     }
 }

@@ -248,7 +248,23 @@ fn status(m: &StatusReport) -> Result<(), Reject> {
     if let Some(r) = &m.reason {
         text(r).at(name("reason"))?;
     }
-    optional(m.config_version, positive).at(name("config_version"))
+    optional(m.config_version, positive).at(name("config_version"))?;
+    if let Some(t) = &m.rejects {
+        for (field, n) in [
+            ("rejects.bad_topic", t.bad_topic),
+            ("rejects.oversize", t.oversize),
+            ("rejects.malformed", t.malformed),
+            ("rejects.unknown_schema", t.unknown_schema),
+            ("rejects.wrong_topic", t.wrong_topic),
+            ("rejects.out_of_range", t.out_of_range),
+            ("rejects.stale", t.stale),
+            ("rejects.out_of_order", t.out_of_order),
+            ("rejects.old_epoch", t.old_epoch),
+        ] {
+            counter(n).at(name(field))?;
+        }
+    }
+    Ok(())
 }
 
 fn rot_state(m: &RotState) -> Result<(), Reject> {

@@ -3,9 +3,9 @@
 
 use talos_core::{AssignmentId, NoradId, OrgId, StationId, UnixMs};
 use talos_link::{
-    CmdLeaf, DriverPayload, Heartbeat, Message, ParkAction, ParkCommand, Pointing, RigPoint, RigSetpoint, RigState,
-    RotPoint, RotSetpoint, RotState, RotatorLimits, SessionAction, SessionCommand, SlewRates, StateLeaf, StationConfig,
-    StatusReport, Topic,
+    CmdLeaf, DriverPayload, Heartbeat, Message, ParkAction, ParkCommand, Pointing, RejectCounters, RejectReason,
+    RigPoint, RigSetpoint, RigState, RotPoint, RotSetpoint, RotState, RotatorLimits, SessionAction, SessionCommand,
+    SlewRates, StateLeaf, StationConfig, StatusReport, Topic,
 };
 
 pub const ORG: OrgId = OrgId(1);
@@ -18,6 +18,20 @@ pub struct Example {
     pub file: &'static str,
     pub topic: Topic,
     pub message: Message,
+}
+
+/// Two stale setpoints and one from a fenced-off director.
+fn rejects() -> RejectCounters {
+    let mut c = RejectCounters::new();
+    for reject in [
+        talos_link::Reject::Stale { valid_until_ms: T0.0, now_ms: T0.0 + 5 },
+        talos_link::Reject::Stale { valid_until_ms: T0.0, now_ms: T0.0 + 9 },
+        talos_link::Reject::OldEpoch { lease_epoch: 2, current: 3 },
+    ] {
+        c.record(&reject);
+    }
+    assert_eq!(c.get(RejectReason::Stale), 2);
+    c
 }
 
 fn iss() -> NoradId {
@@ -117,6 +131,14 @@ pub fn all() -> Vec<Example> {
             file: "status.json",
             topic: state(StateLeaf::Status),
             message: Message::Status(StatusReport::online("0.1.0", Some(4))),
+        },
+        Example {
+            file: "status_fault.json",
+            topic: state(StateLeaf::Status),
+            message: Message::Status(
+                StatusReport::fault("0.1.0", "rotctld 127.0.0.1:4533 unreachable: connection refused", Some(4))
+                    .with_rejects(&rejects()),
+            ),
         },
         Example {
             file: "status_last_will.json",

@@ -271,6 +271,7 @@ fn out_of_range_values_are_rejected_and_the_field_named() {
         ("status.json", "reason", Box::new(|m| drop(m.insert("reason".into(), json!("line one\nline two"))))),
         ("status.json", "reason", Box::new(|m| drop(m.insert("reason".into(), json!("é".repeat(129)))))),
         ("status.json", "config_version", Box::new(|m| drop(m.insert("config_version".into(), json!(0))))),
+        ("status_fault.json", "rejects.stale", Box::new(|m| m["rejects"]["stale"] = json!(1u64 << 53))),
         ("rotstate.json", "reported.az_deg", Box::new(|m| m["reported"]["az_deg"] = json!(1000.0))),
         ("rotstate.json", "applied_seq", Box::new(|m| drop(m.insert("applied_seq".into(), json!(0))))),
         ("rotstate.json", "fault", Box::new(|m| drop(m.insert("fault".into(), json!(""))))),

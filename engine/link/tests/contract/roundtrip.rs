@@ -7,9 +7,9 @@ use proptest::prelude::*;
 use talos_core::{AssignmentId, NoradId, OrgId, StationId, UnixMs};
 use talos_link::payload::{MAX_DRIVER_BYTES, MAX_POINTS, MAX_WIRE_INT};
 use talos_link::{
-    AgentState, CmdLeaf, DriverPayload, Heartbeat, Message, ParkAction, ParkCommand, Pointing, RigPoint, RigSetpoint,
-    RigState, RotPoint, RotSetpoint, RotState, RotatorLimits, SessionAction, SessionCommand, SlewRates, StateLeaf,
-    StationConfig, StatusReport, Topic, decode, encode, publication, validate,
+    AgentState, CmdLeaf, DriverPayload, Heartbeat, Message, ParkAction, ParkCommand, Pointing, RejectTally, RigPoint,
+    RigSetpoint, RigState, RotPoint, RotSetpoint, RotState, RotatorLimits, SessionAction, SessionCommand, SlewRates,
+    StateLeaf, StationConfig, StatusReport, Topic, decode, encode, publication, validate,
 };
 
 const MAX_TIME: i64 = MAX_WIRE_INT as i64;
@@ -193,8 +193,27 @@ fn config() -> impl Strategy<Value = StationConfig> {
 
 fn status() -> impl Strategy<Value = StatusReport> {
     let state = prop_oneof![Just(AgentState::Online), Just(AgentState::Offline), Just(AgentState::Fault)];
-    (state, token(), option::of(text()), option::of(seq())).prop_map(
-        |(state, agent_version, reason, config_version)| StatusReport { state, agent_version, reason, config_version },
+    let rejects = option::of(prop::array::uniform9(0..=MAX_WIRE_INT)).prop_map(|counts| {
+        counts.map(|[a, b, c, d, e, f, g, h, i]| RejectTally {
+            bad_topic: a,
+            oversize: b,
+            malformed: c,
+            unknown_schema: d,
+            wrong_topic: e,
+            out_of_range: f,
+            stale: g,
+            out_of_order: h,
+            old_epoch: i,
+        })
+    });
+    (state, token(), option::of(text()), option::of(seq()), rejects).prop_map(
+        |(state, agent_version, reason, config_version, rejects)| StatusReport {
+            state,
+            agent_version,
+            reason,
+            config_version,
+            rejects,
+        },
     )
 }
 
