@@ -1436,7 +1436,7 @@ async fn passes_without_a_director_are_not_ready_and_bad_windows_are_400(store: 
     let o = format!("/api/v1/orgs/{}", w.a.org);
     let viewer = w.key(&w.a, Role::Viewer);
     let uri = format!("{o}/stations/{}/passes", w.a.station);
-    for q in ["", "?hours=1", "?hours=48", "?hours=0.5", "?from=2026-11-23T12:00:00Z&hours=2"] {
+    for q in ["", "?hours=1", "?hours=48", "?hours=0.5", "?from=2027-01-10T12:00:00Z&hours=2"] {
         let (s, resp) = send(&w, Method::GET, format!("{uri}{q}"), &viewer, None).await;
         assert_eq!((s, resp["code"].as_str()), (StatusCode::SERVICE_UNAVAILABLE, Some("not_ready")), "{q}: {resp}");
         assert!(resp["message"].as_str().unwrap().contains("director"), "{resp}");
@@ -1452,6 +1452,8 @@ async fn passes_without_a_director_are_not_ready_and_bad_windows_are_400(store: 
         "hours=",
         "from=yesterday",
         "from=2026-13-01T00:00:00Z",
+        "from=2026-11-23T12:00:00Z",
+        "from=4462-06-02T17:05:25Z",
         "station=1",
         "hours=1&hours=2",
     ] {
@@ -1567,10 +1569,10 @@ async fn passes_mark_the_policy_choice_among_overlapping_passes(store: Store) {
     assert_eq!((c.priority, c.min_el_deg), (campaign.settings.priority, campaign.settings.min_el_deg));
 
     // `from` moves the window; another org's station is still 404 and asks nothing.
-    let uri = format!("{o}/stations/{}/passes?from=2026-11-23T12:00:00Z&hours=1", w.a.station);
+    let uri = format!("{o}/stations/{}/passes?from=2027-01-10T12:00:00Z&hours=1", w.a.station);
     let (s, resp) = send_raw(Some(&app), Method::GET, uri, Some(&w.key(&w.a, Role::Viewer)), None).await;
     assert_eq!(s, StatusCode::OK);
-    let from = UnixMs::parse_rfc3339("2026-11-23T12:00:00Z").unwrap().0;
+    let from = UnixMs::parse_rfc3339("2027-01-10T12:00:00Z").unwrap().0;
     assert_eq!((resp["from"].as_i64(), resp["to"].as_i64()), (Some(from), Some(from + 3_600_000)));
     let uri = format!("{o}/stations/{}/passes", w.b.station);
     let (s, _) = send_raw(Some(&app), Method::GET, uri, Some(&w.key(&w.a, Role::Viewer)), None).await;
