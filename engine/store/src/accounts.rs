@@ -40,15 +40,8 @@ impl Store {
     ) -> Result<Enrollment, StoreError> {
         let at = now();
         let mut tx = self.begin().await?;
-        let row =
-            sqlx::query("INSERT INTO users (email, password_hash, created_at_ms) VALUES ($1, $2, $3) RETURNING id")
-                .bind(email)
-                .bind(password_hash)
-                .bind(at.0)
-                .fetch_one(&mut *tx)
-                .await?;
         let user = User {
-            id: UserId(row_id(&row, "id")?),
+            id: crate::tenancy::insert_user(&mut tx, email, password_hash, at).await?,
             email: email.to_owned(),
             password_hash: password_hash.to_owned(),
             created_at: at,

@@ -72,34 +72,19 @@ impl Store {
         validate_station(s)?;
         let at = now();
         let mut tx = self.begin().await?;
-        let row = sqlx::query(
+        let update = sqlx::query(
             "UPDATE stations SET name = $3, lat_deg = $4, lon_deg = $5, alt_m = $6, min_el_deg = $7, \
              horizon_mask = $8, az_min_deg = $9, az_max_deg = $10, el_min_deg = $11, el_max_deg = $12, \
              az_slew_deg_s = $13, el_slew_deg_s = $14, park_az_deg = $15, park_el_deg = $16, rig = $17, \
              agent_credential_hash = $18, updated_at_ms = $19 WHERE org_id = $1 AND id = $2 RETURNING created_at_ms, held_since_ms",
         )
         .bind(db_id(org.0))
-        .bind(db_id(id.0))
-        .bind(&s.name)
-        .bind(s.lat_deg)
-        .bind(s.lon_deg)
-        .bind(s.alt_m)
-        .bind(s.min_el_deg)
-        .bind(s.horizon_mask.as_ref().map(|v| v.to_string()))
-        .bind(s.az_min_deg)
-        .bind(s.az_max_deg)
-        .bind(s.el_min_deg)
-        .bind(s.el_max_deg)
-        .bind(s.az_slew_deg_s)
-        .bind(s.el_slew_deg_s)
-        .bind(s.park_az_deg)
-        .bind(s.park_el_deg)
-        .bind(s.rig.as_ref().map(|v| v.to_string()))
-        .bind(s.agent_credential_hash.as_deref())
-        .bind(at.0)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| StoreError::not_found("station", id))?;
+        .bind(db_id(id.0));
+        let row = bind_station_settings(update, s)
+            .bind(at.0)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| StoreError::not_found("station", id))?;
         let created_at = UnixMs(row.try_get("created_at_ms")?);
         let held_since = row.try_get::<Option<i64>, _>("held_since_ms")?.map(UnixMs);
         audit(&mut tx, actor, Some(org), "station.update", &format!("station:{id}"), &json!({ "name": s.name }))
@@ -412,6 +397,29 @@ fn validate_station(s: &NewStation) -> Result<(), StoreError> {
     Ok(())
 }
 
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+/// Binds a station's settings in column order (`name` .. `agent_credential_hash`), the
+/// same for insert and update.
+fn bind_station_settings<'q>(q: AnyQuery<'q>, s: &'q NewStation) -> AnyQuery<'q> {
+    q.bind(&s.name)
+        .bind(s.lat_deg)
+        .bind(s.lon_deg)
+        .bind(s.alt_m)
+        .bind(s.min_el_deg)
+        .bind(s.horizon_mask.as_ref().map(|v| v.to_string()))
+        .bind(s.az_min_deg)
+        .bind(s.az_max_deg)
+        .bind(s.el_min_deg)
+        .bind(s.el_max_deg)
+        .bind(s.az_slew_deg_s)
+        .bind(s.el_slew_deg_s)
+        .bind(s.park_az_deg)
+        .bind(s.park_el_deg)
+        .bind(s.rig.as_ref().map(|v| v.to_string()))
+        .bind(s.agent_credential_hash.as_deref())
+}
+
 /// Inserts one station row (the caller audits and commits).
 pub(crate) async fn insert_station(
     tx: &mut Tx<'_>,
@@ -420,32 +428,14 @@ pub(crate) async fn insert_station(
     at: UnixMs,
 ) -> Result<StationId, StoreError> {
     validate_station(s)?;
-    let row = sqlx::query(
+    let insert = sqlx::query(
         "INSERT INTO stations (org_id, name, lat_deg, lon_deg, alt_m, min_el_deg, horizon_mask, az_min_deg, \
          az_max_deg, el_min_deg, el_max_deg, az_slew_deg_s, el_slew_deg_s, park_az_deg, park_el_deg, rig, \
          agent_credential_hash, created_at_ms, updated_at_ms) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18) RETURNING id",
     )
-    .bind(db_id(org.0))
-    .bind(&s.name)
-    .bind(s.lat_deg)
-    .bind(s.lon_deg)
-    .bind(s.alt_m)
-    .bind(s.min_el_deg)
-    .bind(s.horizon_mask.as_ref().map(|v| v.to_string()))
-    .bind(s.az_min_deg)
-    .bind(s.az_max_deg)
-    .bind(s.el_min_deg)
-    .bind(s.el_max_deg)
-    .bind(s.az_slew_deg_s)
-    .bind(s.el_slew_deg_s)
-    .bind(s.park_az_deg)
-    .bind(s.park_el_deg)
-    .bind(s.rig.as_ref().map(|v| v.to_string()))
-    .bind(s.agent_credential_hash.as_deref())
-    .bind(at.0)
-    .fetch_one(&mut **tx)
-    .await?;
+    .bind(db_id(org.0));
+    let row = bind_station_settings(insert, s).bind(at.0).fetch_one(&mut **tx).await?;
     Ok(StationId(row_id(&row, "id")?))
 }
 

@@ -131,14 +131,7 @@ impl Store {
     ) -> Result<User, StoreError> {
         let at = now();
         let mut tx = self.begin().await?;
-        let row =
-            sqlx::query("INSERT INTO users (email, password_hash, created_at_ms) VALUES ($1, $2, $3) RETURNING id")
-                .bind(email)
-                .bind(password_hash)
-                .bind(at.0)
-                .fetch_one(&mut *tx)
-                .await?;
-        let id = UserId(row_id(&row, "id")?);
+        let id = insert_user(&mut tx, email, password_hash, at).await?;
         audit(&mut tx, actor, None, "user.create", &format!("user:{}", id.0), &json!({ "email": email })).await?;
         tx.commit().await?;
         Ok(User { id, email: email.to_owned(), password_hash: password_hash.to_owned(), created_at: at })
@@ -380,4 +373,20 @@ fn api_key_from_row(row: &AnyRow) -> Result<ApiKey, StoreError> {
         created_by: row.try_get::<Option<i64>, _>("created_by")?.map(|u| UserId(u as u64)),
         created_at: UnixMs(row.try_get("created_at_ms")?),
     })
+}
+
+/// Inserts one user row (the caller audits and commits).
+pub(crate) async fn insert_user(
+    tx: &mut crate::Tx<'_>,
+    email: &str,
+    password_hash: &str,
+    at: UnixMs,
+) -> Result<UserId, StoreError> {
+    let row = sqlx::query("INSERT INTO users (email, password_hash, created_at_ms) VALUES ($1, $2, $3) RETURNING id")
+        .bind(email)
+        .bind(password_hash)
+        .bind(at.0)
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok(UserId(row_id(&row, "id")?))
 }
