@@ -25,6 +25,7 @@ pub const ROUTES: &[(&str, &str, &str)] = &[
     ("get", "/api/v1/orgs/{org}/members", "Members"),
     ("post", "/api/v1/orgs/{org}/members", "Add an existing user (admin)"),
     ("patch", "/api/v1/orgs/{org}/members/{user}", "Change a member's role (admin)"),
+    ("delete", "/api/v1/orgs/{org}/members/{user}", "Remove a member; the last owner stays (admin)"),
     ("get", "/api/v1/orgs/{org}/api-keys", "API keys, cursor-paginated, never their secrets (admin)"),
     ("post", "/api/v1/orgs/{org}/api-keys", "Create an API key, shown once (admin)"),
     ("delete", "/api/v1/orgs/{org}/api-keys/{id}", "Revoke an API key at once (admin)"),
@@ -134,6 +135,7 @@ fn describe(method: &str, path: &str) -> Option<Spec> {
         ("get", "/orgs/{org}/members") => spec(Caller, (200, Some("MemberPage"))),
         ("post", "/orgs/{org}/members") => spec(Caller, (201, Some("Member"))).body("MemberAdd").extra(&[409]),
         ("patch", "/orgs/{org}/members/{user}") => spec(Caller, (200, Some("MemberRole"))).body("MemberRoleChange"),
+        ("delete", "/orgs/{org}/members/{user}") => spec(Caller, (204, None)).extra(&[422]),
         ("get", "/orgs/{org}/api-keys") => spec(Caller, (200, Some("ApiKeyPage"))).query(Page),
         ("post", "/orgs/{org}/api-keys") => {
             spec(Caller, (201, Some("ApiKeyCreated"))).body("ApiKeyCreate").extra(&[409])

@@ -23,7 +23,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/orgs", get(list_orgs))
         .route("/orgs/{org}", get(get_org).patch(rename_org).delete(delete_org))
         .route("/orgs/{org}/members", get(list_members).post(add_member))
-        .route("/orgs/{org}/members/{user}", axum::routing::patch(set_role))
+        .route("/orgs/{org}/members/{user}", axum::routing::patch(set_role).delete(remove_member))
         .route("/orgs/{org}/api-keys", get(list_api_keys).post(create_api_key))
         .route("/orgs/{org}/api-keys/{id}", axum::routing::delete(revoke_api_key))
         .route("/orgs/{org}/stations", get(list_stations).post(create_station))
@@ -349,6 +349,25 @@ async fn set_role(
     }
     state.store.set_role(&p.actor, p.org, user, body.role).await?;
     Ok(Json(json!({ "user": user, "role": body.role })))
+}
+
+/// Removes a member (admin); nobody removes a member who outranks them, and the last
+/// owner stays (422).
+async fn remove_member(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(params): Params,
+) -> Result<StatusCode, ApiError> {
+    let p = principal(&state, &headers, &params).await?;
+    let user = UserId(path_id(&params, "user")?);
+    p.require(Role::Admin)?;
+    let members = state.store.list_members(p.org).await?;
+    let target = members.iter().find(|m| m.user == user).ok_or_else(|| ApiError::NotFound("member".into()))?;
+    if rank(target.role) > rank(p.role) {
+        return Err(ApiError::Forbidden);
+    }
+    state.store.remove_member(&p.actor, p.org, user).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Debug, Deserialize)]

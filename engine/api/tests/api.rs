@@ -1861,3 +1861,51 @@ fn the_document_check_rejects_drifted_responses() {
     assert!(v.is_valid(&json!({ "code": "x", "message": "y" })));
     assert!(!v.is_valid(&json!({ "code": "x" })));
 }
+
+/// Removing members: admins remove those they outrank or equal, nobody removes or demotes
+/// the last owner (422, the organization keeps one), another org's member is 404, and the
+/// removal is audited.
+async fn members_are_removed_but_the_last_owner_stays(store: Store) {
+    let w = world(store).await;
+    let o = format!("/api/v1/orgs/{}", w.a.org);
+    let (owner, admin) = (w.key(&w.a, Role::Owner), w.key(&w.a, Role::Admin));
+    let hash = hash_password(HashCost::Light, "correct horse").unwrap();
+    let viewer = w.store.create_user(&Actor::System, "viewer@alpha.example", &hash).await.unwrap().id;
+    w.store.add_member(&Actor::System, w.a.org, viewer, Role::Viewer).await.unwrap();
+
+    // The sole owner can be neither removed nor demoted, by anyone.
+    let (s, resp) = send(&w, Method::DELETE, format!("{o}/members/{}", w.a.member), &owner, None).await;
+    assert_eq!((s, resp["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid")), "{resp}");
+    assert!(resp["message"].as_str().unwrap().contains("last owner"), "{resp}");
+    let (s, _) =
+        send(&w, Method::PATCH, format!("{o}/members/{}", w.a.member), &owner, Some(json!({ "role": "admin" }))).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let (s, _) = send(&w, Method::DELETE, format!("{o}/members/{}", w.a.member), &admin, None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "an admin does not remove an owner");
+
+    // Another organization's member, a viewer key, an unknown user: 404, 403, 404.
+    let (s, _) = send(&w, Method::DELETE, format!("{o}/members/{}", w.b.member), &owner, None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) =
+        send(&w, Method::DELETE, format!("{o}/members/{viewer}", viewer = viewer.0), &w.key(&w.a, Role::Viewer), None)
+            .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = send(&w, Method::DELETE, format!("{o}/members/999999"), &owner, None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    // An admin removes the viewer: gone from the list, audited with the key.
+    let (s, _) = send(&w, Method::DELETE, format!("{o}/members/{}", viewer.0), &admin, None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (_, members) = send(&w, Method::GET, format!("{o}/members"), &admin, None).await;
+    assert!(members["items"].as_array().unwrap().iter().all(|m| m["user"] != viewer.0), "{members}");
+    let audit = w.store.list_audit(w.a.org, None, 10).await.unwrap();
+    assert!(audit.items.iter().any(|e| e.action == "member.remove" && e.target == format!("user:{}", viewer.0)));
+
+    // With a second owner, the first may step down.
+    w.store.add_member(&Actor::System, w.a.org, viewer, Role::Owner).await.unwrap();
+    let (s, _) =
+        send(&w, Method::PATCH, format!("{o}/members/{}", w.a.member), &owner, Some(json!({ "role": "admin" }))).await;
+    assert_eq!(s, StatusCode::OK);
+}
+
+both_backends!(members_are_removed_but_the_last_owner_stays);

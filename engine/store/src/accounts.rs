@@ -117,6 +117,24 @@ impl Store {
         Ok(())
     }
 
+    /// Removes a member from an organization (the user and their other memberships stay).
+    /// The last owner cannot be removed: an organization always keeps one.
+    pub async fn remove_member(&self, actor: &Actor, org: OrgId, user: UserId) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        ensure_not_last_owner(&mut tx, org, user).await?;
+        let done = sqlx::query("DELETE FROM memberships WHERE org_id = $1 AND user_id = $2")
+            .bind(db_id(org.0))
+            .bind(db_id(user.0))
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::not_found("member", user.0));
+        }
+        audit(&mut tx, actor, Some(org), "member.remove", &format!("user:{}", user.0), &json!({})).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Deletes sessions that expired before `at`; returns how many.
     pub async fn delete_expired_sessions(&self, at: UnixMs) -> Result<u64, StoreError> {
         let done = sqlx::query("DELETE FROM sessions WHERE expires_at_ms <= $1").bind(at.0).execute(&self.pool).await?;
@@ -185,4 +203,20 @@ impl Store {
         tx.commit().await?;
         Ok(counts)
     }
+}
+
+/// Refuses to take away the only owner of `org` (removal or demotion of `user`).
+pub(crate) async fn ensure_not_last_owner(tx: &mut crate::Tx<'_>, org: OrgId, user: UserId) -> Result<(), StoreError> {
+    let owners = sqlx::query("SELECT user_id FROM memberships WHERE org_id = $1 AND role = 'owner'")
+        .bind(db_id(org.0))
+        .fetch_all(&mut **tx)
+        .await?;
+    let ids: Vec<i64> = owners.iter().map(|r| r.try_get::<i64, _>("user_id")).collect::<Result<_, _>>()?;
+    if ids == [db_id(user.0)] {
+        return Err(StoreError::invalid(
+            "user",
+            "the organization's last owner cannot be removed or demoted; make another member owner first",
+        ));
+    }
+    Ok(())
 }

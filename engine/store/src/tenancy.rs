@@ -199,6 +199,9 @@ impl Store {
 
     pub async fn set_role(&self, actor: &crate::Actor, org: OrgId, user: UserId, role: Role) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
+        if role != Role::Owner {
+            crate::accounts::ensure_not_last_owner(&mut tx, org, user).await?;
+        }
         let done = sqlx::query("UPDATE memberships SET role = $3 WHERE org_id = $1 AND user_id = $2")
             .bind(db_id(org.0))
             .bind(db_id(user.0))
