@@ -53,6 +53,9 @@ pub struct LiveHub {
     requests: mpsc::Sender<DirectorRequest>,
     /// Set at shutdown: open streams end so a graceful shutdown does not wait on them.
     closing: watch::Sender<bool>,
+    /// Pass predictions running at once: one per core, so a burst of requests queues
+    /// instead of holding a trajectory buffer (about 5 MB a day per station) each.
+    pass_slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl LiveHub {
@@ -62,7 +65,9 @@ impl LiveHub {
         // One slot: a reload already queued covers every change made before it runs.
         let (requests, inbox) = mpsc::channel(1);
         let (closing, _) = watch::channel(false);
-        (Self { frames, requests, closing }, inbox)
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        let pass_slots = Arc::new(tokio::sync::Semaphore::new(cores));
+        (Self { frames, requests, closing, pass_slots }, inbox)
     }
 
     /// A hub with no director behind it (tests of the REST routes alone).
@@ -439,6 +444,8 @@ async fn station_passes(
             })
             .collect(),
     };
+    let _slot =
+        state.live.pass_slots.acquire().await.map_err(|e| ApiError::Internal(format!("pass prediction slots: {e}")))?;
     let director = state.director.clone();
     let (request, mut passes) = tokio::task::spawn_blocking(move || {
         let passes = director.predict_passes(&request);
