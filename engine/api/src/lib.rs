@@ -2,7 +2,9 @@
 //!
 //! Owns: request parsing and validation, authentication (API keys as bearer tokens,
 //! Argon2id password helpers), role checks, the mapping of every failure to
-//! `{code, message}` JSON, `/healthz`, `/readyz`, `/metrics` and the OpenAPI document.
+//! `{code, message}` JSON, `/healthz`, `/readyz`, `/metrics`, the OpenAPI document, and the
+//! API's side of the director ([`LiveHub`]: fleet reload requests in, tick frames out to
+//! the SSE stream; pass prediction through [`DirectorStatus`]).
 //!
 //! Must never: answer 403 where the resource belongs to another organization (that is
 //! a 404, like a missing one), return internals on a 500, or store a secret (only

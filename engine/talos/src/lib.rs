@@ -1,9 +1,11 @@
-//! talos: the composition root. Wires the pure crates (orbit, tick) to the clock,
-//! the shipped data and the command line.
+//! talos: the composition root. Wires the pure crates (orbit, tick) to the clock, the
+//! store, the API and the shipped data.
 //!
-//! Owns: the supervised drift-free director loop, the demo network built from the
-//! shipped real data, the benchmarks, and the store-facing verbs (imports, users). Everything that reads the wall clock lives
-//! here, never in talos-orbit or talos-tick.
+//! Owns: the supervised drift-free director loop, `talos serve` (director thread, pass
+//! planner, HTTP server, fleet reloader, command recorder, catalog fetch scheduler), the
+//! store snapshot -> director fleet conversion, the demo network seeded into the store,
+//! the benchmarks, and the store-facing verbs (imports, users). Everything that reads the
+//! wall clock lives here, never in talos-orbit or talos-tick.
 
 pub mod bench;
 pub mod catalog_fetch;
