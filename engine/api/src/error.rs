@@ -22,6 +22,8 @@ pub enum ApiError {
     /// Missing, or belongs to another organization (indistinguishable on purpose).
     NotFound(String),
     Conflict(String),
+    /// Valid on its own, but the current state forbids it (the message says why).
+    Refused(String),
     /// A field value the store refused, naming the field.
     Invalid {
         field: String,
@@ -62,6 +64,7 @@ impl ApiError {
             Self::Forbidden => (StatusCode::FORBIDDEN, "forbidden", "your role does not allow this".into()),
             Self::NotFound(what) => (StatusCode::NOT_FOUND, "not_found", format!("{what} not found")),
             Self::Conflict(what) => (StatusCode::CONFLICT, "conflict", format!("{what} already exists")),
+            Self::Refused(why) => (StatusCode::CONFLICT, "refused", why.clone()),
             Self::Invalid { field, reason } => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "invalid", format!("invalid {field}: {reason}"))
             }
@@ -86,6 +89,7 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::NotFound { what, .. } => Self::NotFound(what.to_owned()),
             StoreError::Conflict { what } => Self::Conflict(what),
+            StoreError::Refused(why) => Self::Refused(why),
             StoreError::Invalid { field, reason } => Self::Invalid { field, reason },
             StoreError::Database(detail) => Self::Internal(detail),
         }

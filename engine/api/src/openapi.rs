@@ -134,8 +134,10 @@ fn describe(method: &str, path: &str) -> Option<Spec> {
         ("delete", "/orgs/{org}") => spec(Caller, (204, None)),
         ("get", "/orgs/{org}/members") => spec(Caller, (200, Some("MemberPage"))),
         ("post", "/orgs/{org}/members") => spec(Caller, (201, Some("Member"))).body("MemberAdd").extra(&[409]),
-        ("patch", "/orgs/{org}/members/{user}") => spec(Caller, (200, Some("MemberRole"))).body("MemberRoleChange"),
-        ("delete", "/orgs/{org}/members/{user}") => spec(Caller, (204, None)).extra(&[422]),
+        ("patch", "/orgs/{org}/members/{user}") => {
+            spec(Caller, (200, Some("MemberRole"))).body("MemberRoleChange").extra(&[409])
+        }
+        ("delete", "/orgs/{org}/members/{user}") => spec(Caller, (204, None)).extra(&[409]),
         ("get", "/orgs/{org}/api-keys") => spec(Caller, (200, Some("ApiKeyPage"))).query(Page),
         ("post", "/orgs/{org}/api-keys") => {
             spec(Caller, (201, Some("ApiKeyCreated"))).body("ApiKeyCreate").extra(&[409])
@@ -195,7 +197,10 @@ fn status_description(status: u16) -> &'static str {
                 X-CSRF-Token (`csrf_required`)"
         }
         404 => "Not found, or it belongs to another organization (the two are indistinguishable)",
-        409 => "It already exists (a unique name, membership or pair)",
+        409 => {
+            "It already exists (`conflict`: a unique name, membership or pair), or the current state forbids it \
+                (`refused`, e.g. removing or demoting the last owner)"
+        }
         413 => "The body is larger than 64 KiB",
         415 => "The body is not `Content-Type: application/json`",
         422 => {

@@ -1863,7 +1863,7 @@ fn the_document_check_rejects_drifted_responses() {
 }
 
 /// Removing members: admins remove those they outrank or equal, nobody removes or demotes
-/// the last owner (422, the organization keeps one), another org's member is 404, and the
+/// the last owner (409 `refused`, the organization keeps one), another org's member is 404, and the
 /// removal is audited.
 async fn members_are_removed_but_the_last_owner_stays(store: Store) {
     let w = world(store).await;
@@ -1875,11 +1875,11 @@ async fn members_are_removed_but_the_last_owner_stays(store: Store) {
 
     // The sole owner can be neither removed nor demoted, by anyone.
     let (s, resp) = send(&w, Method::DELETE, format!("{o}/members/{}", w.a.member), &owner, None).await;
-    assert_eq!((s, resp["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid")), "{resp}");
+    assert_eq!((s, resp["code"].as_str()), (StatusCode::CONFLICT, Some("refused")), "{resp}");
     assert!(resp["message"].as_str().unwrap().contains("last owner"), "{resp}");
     let (s, _) =
         send(&w, Method::PATCH, format!("{o}/members/{}", w.a.member), &owner, Some(json!({ "role": "admin" }))).await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(s, StatusCode::CONFLICT);
     let (s, _) = send(&w, Method::DELETE, format!("{o}/members/{}", w.a.member), &admin, None).await;
     assert_eq!(s, StatusCode::FORBIDDEN, "an admin does not remove an owner");
 

@@ -213,9 +213,8 @@ pub(crate) async fn ensure_not_last_owner(tx: &mut crate::Tx<'_>, org: OrgId, us
         .await?;
     let ids: Vec<i64> = owners.iter().map(|r| r.try_get::<i64, _>("user_id")).collect::<Result<_, _>>()?;
     if ids == [db_id(user.0)] {
-        return Err(StoreError::invalid(
-            "user",
-            "the organization's last owner cannot be removed or demoted; make another member owner first",
+        return Err(StoreError::Refused(
+            "the organization's last owner cannot be removed or demoted; make another member owner first".to_owned(),
         ));
     }
     Ok(())

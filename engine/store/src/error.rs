@@ -10,6 +10,10 @@ pub enum StoreError {
     /// A uniqueness rule would be broken (e.g. a station name already used in the org).
     #[error("{what} already exists")]
     Conflict { what: String },
+    /// The change is valid on its own but the current state forbids it (e.g. removing an
+    /// organization's last owner).
+    #[error("{0}")]
+    Refused(String),
     /// A value is outside what the schema accepts (a CHECK constraint or a field rule).
     #[error("invalid {field}: {reason}")]
     Invalid { field: String, reason: String },
