@@ -13,6 +13,7 @@ pub mod data;
 pub mod demo;
 pub mod director_loop;
 pub mod fleet_load;
+pub mod link_out;
 pub mod network;
 pub mod serve;
 pub mod store_cli;
