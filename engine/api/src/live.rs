@@ -288,7 +288,7 @@ async fn stream_org(state: &AppState, headers: &HeaderMap, asked: Option<u64>) -
     }
     let orgs = crate::routes::caller_orgs(state, headers).await?;
     match orgs.as_slice() {
-        [only] => Ok(*only),
+        [(only, _)] => Ok(only.id),
         _ => Err(ApiError::bad_request(
             "org_required",
             format!("you belong to {} organizations: say which with ?org=ID", orgs.len()),
@@ -520,10 +520,7 @@ async fn list_sessions(
 ) -> Result<Json<Value>, ApiError> {
     let p = principal(&state, &headers, &params).await?;
     let Query(q) = q.map_err(|e| ApiError::bad_request("bad_query", e.body_text()))?;
-    let limit = q.limit.unwrap_or(100);
-    if limit == 0 || limit > talos_store::MAX_PAGE {
-        return Err(ApiError::bad_request("bad_query", format!("limit must be 1..={}", talos_store::MAX_PAGE)));
-    }
+    let limit = crate::routes::check_limit(q.limit)?;
     let station = match q.station {
         Some(0) => return Err(ApiError::bad_request("bad_query", "station must be a positive integer id")),
         Some(s) => Some(StationId(s)),

@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use talos_core::{AssignmentId, CampaignId, NoradId, OrgId, StationId, UnixMs};
-use talos_store::{ApiKey, ApiKeyId, Assignment, AuditId, Campaign, NewCampaign, NewStation, Role, Station, UserId};
+use talos_store::{
+    ApiKey, ApiKeyId, Assignment, AuditId, Campaign, NewCampaign, NewStation, Organization, Role, Station, UserId,
+};
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
@@ -193,8 +195,9 @@ fn page<T: Serialize>(items: Vec<T>, next: Option<u64>) -> Json<Value> {
 
 // ---- organizations -------------------------------------------------------------
 
-/// The organizations the caller may act in: a session's user's memberships, or an API key's one organization.
-pub(crate) async fn caller_orgs(state: &AppState, headers: &HeaderMap) -> Result<Vec<OrgId>, ApiError> {
+/// The organizations the caller may act in, with its role in each: a session's user's
+/// memberships, or an API key's one organization (its secret and expiry checked).
+pub(crate) async fn caller_orgs(state: &AppState, headers: &HeaderMap) -> Result<Vec<(Organization, Role)>, ApiError> {
     if !headers.contains_key(axum::http::header::AUTHORIZATION)
         && let Some(token) = crate::session::session_token(headers)
     {
@@ -203,8 +206,7 @@ pub(crate) async fn caller_orgs(state: &AppState, headers: &HeaderMap) -> Result
             .find_session(&crate::sha256_hex(&token), (state.clock)())
             .await
             .map_err(|_| ApiError::Unauthorized)?;
-        let orgs = state.store.list_user_organizations(session.user).await?;
-        return Ok(orgs.iter().map(|(o, _)| o.id).collect());
+        return Ok(state.store.list_user_organizations(session.user).await?);
     }
     let token = headers
         .get(axum::http::header::AUTHORIZATION)
@@ -213,35 +215,15 @@ pub(crate) async fn caller_orgs(state: &AppState, headers: &HeaderMap) -> Result
         .and_then(|t| t.split_once('_'))
         .ok_or(ApiError::Unauthorized)?;
     let key = state.store.find_api_key_by_prefix(token.0).await.map_err(|_| ApiError::Unauthorized)?;
-    // Verifies the secret and expiry, not just the prefix.
     let p = authenticate(state, headers, key.org).await?;
-    Ok(vec![p.org])
+    Ok(vec![(state.store.get_organization(p.org).await?, p.role)])
 }
 
-/// With an API key: the key's organization, with the key's role.
+/// The caller's organizations (with an API key: the key's, with the key's role).
 async fn list_orgs(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
-    if !headers.contains_key(axum::http::header::AUTHORIZATION)
-        && let Some(token) = crate::session::session_token(&headers)
-    {
-        let session = state
-            .store
-            .find_session(&crate::sha256_hex(&token), (state.clock)())
-            .await
-            .map_err(|_| ApiError::Unauthorized)?;
-        let orgs = state.store.list_user_organizations(session.user).await?;
-        let items: Vec<Value> = orgs.iter().map(|(o, r)| json!({ "id": o.id, "name": o.name, "role": r })).collect();
-        return Ok(page(items, None));
-    }
-    let token = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|h| h.to_str().ok())
-        .and_then(|h| h.strip_prefix("Bearer talos_"))
-        .and_then(|t| t.split_once('_'))
-        .ok_or(ApiError::Unauthorized)?;
-    let key = state.store.find_api_key_by_prefix(token.0).await.map_err(|_| ApiError::Unauthorized)?;
-    let p = authenticate(&state, &headers, key.org).await?;
-    let org = state.store.get_organization(p.org).await?;
-    Ok(Json(json!({ "items": [{ "id": org.id, "name": org.name, "role": p.role }], "next": null })))
+    let orgs = caller_orgs(&state, &headers).await?;
+    let items: Vec<Value> = orgs.iter().map(|(o, r)| json!({ "id": o.id, "name": o.name, "role": r })).collect();
+    Ok(page(items, None))
 }
 
 async fn get_org(

@@ -61,12 +61,7 @@ impl Store {
                 false,
             ),
             None if role == Role::Owner => {
-                let row = sqlx::query("INSERT INTO organizations (name, created_at_ms) VALUES ($1, $2) RETURNING id")
-                    .bind(org_name)
-                    .bind(at.0)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                let id = OrgId(row_id(&row, "id")?);
+                let id = crate::tenancy::insert_organization(&mut tx, org_name, at).await?;
                 audit(
                     &mut tx,
                     actor,

@@ -19,12 +19,7 @@ impl Store {
     ) -> Result<Organization, StoreError> {
         let at = now();
         let mut tx = self.begin().await?;
-        let row = sqlx::query("INSERT INTO organizations (name, created_at_ms) VALUES ($1, $2) RETURNING id")
-            .bind(name)
-            .bind(at.0)
-            .fetch_one(&mut *tx)
-            .await?;
-        let id = OrgId(row_id(&row, "id")?);
+        let id = insert_organization(&mut tx, name, at).await?;
         if let Some(user) = creator {
             sqlx::query("INSERT INTO memberships (org_id, user_id, role, created_at_ms) VALUES ($1, $2, 'owner', $3)")
                 .bind(db_id(id.0))
@@ -392,4 +387,14 @@ pub(crate) async fn insert_user(
         .fetch_one(&mut **tx)
         .await?;
     Ok(UserId(row_id(&row, "id")?))
+}
+
+/// Inserts one organization row (the caller audits and commits).
+pub(crate) async fn insert_organization(tx: &mut crate::Tx<'_>, name: &str, at: UnixMs) -> Result<OrgId, StoreError> {
+    let row = sqlx::query("INSERT INTO organizations (name, created_at_ms) VALUES ($1, $2) RETURNING id")
+        .bind(name)
+        .bind(at.0)
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok(OrgId(row_id(&row, "id")?))
 }
