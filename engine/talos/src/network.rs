@@ -1,12 +1,10 @@
-//! Networks built from the shipped real data: the demo network and the benchmark
-//! networks (real SatNOGS station positions, real CelesTrak element sets, real
-//! SatNOGS DB transmitter frequencies).
+//! The benchmark networks, built from the shipped real data (real SatNOGS station
+//! positions, real CelesTrak element sets, real SatNOGS DB transmitter frequencies).
 
 use anyhow::{Context, bail};
 use serde::Deserialize;
-use std::collections::HashMap;
 use std::sync::Arc;
-use talos_core::{AssignmentId, CampaignId, NoradId, OrgId, StationId, UnixMs};
+use talos_core::{AssignmentId, CampaignId, OrgId, StationId, UnixMs};
 use talos_orbit::stations::{SatnogsStation, parse_satnogs_stations};
 use talos_orbit::{Observer, Satellite};
 use talos_tick::{Assignment, AzEl, Campaign, Director, RotatorLimits, SatelliteOrbit, Station, Transmitter};
@@ -131,64 +129,4 @@ pub fn benchmark_network(director: &mut Director, size: NetworkSize, at: UnixMs)
         }
     }
     Ok(())
-}
-
-/// What the demo network holds.
-#[derive(Debug, Clone)]
-pub struct DemoInfo {
-    pub stations: usize,
-    pub satellites: usize,
-    pub campaigns: usize,
-    pub assignments: usize,
-    pub oldest_epoch_days: f64,
-    pub names: HashMap<NoradId, String>,
-}
-
-/// The demo: SatNOGS stations that were online, the CelesTrak amateur satellites (or
-/// the element sets given), and one campaign per satellite with a SatNOGS transmitter,
-/// every station assigned to every campaign. The ISS gets the highest priority.
-pub fn demo_network(director: &mut Director, satellites: &[Arc<Satellite>], now: UnixMs) -> anyhow::Result<DemoInfo> {
-    let stations: Vec<_> = satnogs_stations()?.into_iter().filter(|s| s.status == "Online").collect();
-    let transmitters = amateur_transmitters()?;
-    let mut by_norad: HashMap<u32, &SatnogsTransmitter> = HashMap::new();
-    for t in &transmitters {
-        if let Some(norad) = t.norad_cat_id {
-            by_norad.entry(norad).or_insert(t);
-        }
-    }
-    let mut campaigns = Vec::new();
-    let mut names = HashMap::new();
-    let mut oldest_epoch_days: f64 = 0.0;
-    for sat in satellites {
-        director.spawn_satellite(SatelliteOrbit { satellite: sat.clone() });
-        names.insert(sat.norad_id, sat.name.clone().unwrap_or_else(|| sat.norad_id.to_string()));
-        oldest_epoch_days = oldest_epoch_days.max(sat.age_days(now));
-        let Some(tx) = by_norad.get(&sat.norad_id.get()) else { continue };
-        campaigns.push(director.spawn_campaign(Campaign {
-            id: CampaignId(campaigns.len() as u64 + 1),
-            org: OrgId(1),
-            norad_id: sat.norad_id,
-            priority: if sat.norad_id.get() == 25544 { 10 } else { 1 },
-            window_start: None,
-            window_end: None,
-            min_el_deg: 0.0,
-            transmitter: Some(transmitter_of(tx)),
-        }));
-    }
-    let mut assignments = 0;
-    for s in &stations {
-        let station = director.spawn_station(station_from(s.id, 1, s));
-        for &campaign in &campaigns {
-            assignments += 1;
-            director.spawn_assignment(Assignment { id: AssignmentId(assignments as u64), station, campaign });
-        }
-    }
-    Ok(DemoInfo {
-        stations: stations.len(),
-        satellites: satellites.len(),
-        campaigns: campaigns.len(),
-        assignments,
-        oldest_epoch_days,
-        names,
-    })
 }

@@ -458,8 +458,6 @@ async fn serve_async(options: ServeOptions, stop: Arc<AtomicBool>) -> anyhow::Re
     let (fleet_tx, fleet_rx) = std::sync::mpsc::channel::<LoadedFleet>();
     let (commands_tx, commands_rx) = tokio::sync::mpsc::unbounded_channel::<Vec<DirectorCommand>>();
     let (done_tx, done_rx) = tokio::sync::oneshot::channel::<anyhow::Result<LoopStats>>();
-    let names: HashMap<NoradId, String> =
-        fleet.satellites.iter().map(|(n, s)| (*n, s.name.clone().unwrap_or_else(|| n.to_string()))).collect();
     let director_thread = spawn_director(DirectorThread {
         fleet,
         fleet_rx,
@@ -471,7 +469,6 @@ async fn serve_async(options: ServeOptions, stop: Arc<AtomicBool>) -> anyhow::Re
         deadline: options.seconds.map(|s| now.plus_seconds_f64(s)),
         stop: stop.clone(),
         console: options.console,
-        names,
     })?;
     let director_done = tokio::spawn(async move {
         let result = tokio::task::spawn_blocking(move || director_thread.join()).await;
@@ -558,7 +555,6 @@ struct DirectorThread {
     deadline: Option<UnixMs>,
     stop: Arc<AtomicBool>,
     console: bool,
-    names: HashMap<NoradId, String>,
 }
 
 fn spawn_director(t: DirectorThread) -> anyhow::Result<std::thread::JoinHandle<anyhow::Result<LoopStats>>> {
@@ -592,18 +588,10 @@ fn spawn_director(t: DirectorThread) -> anyhow::Result<std::thread::JoinHandle<a
     })?;
     Ok(std::thread::Builder::new().name("talos-director".into()).spawn(move || {
         let DirectorThread {
-            fleet,
-            fleet_rx,
-            commands_tx,
-            hub,
-            shared,
-            time_offset_ms,
-            deadline,
-            stop,
-            console,
-            mut names,
-            ..
+            fleet, fleet_rx, commands_tx, hub, shared, time_offset_ms, deadline, stop, console, ..
         } = t;
+        // Satellite names for the console line, from every fleet the director has held.
+        let mut names: HashMap<NoradId, String> = satellite_names(&fleet).collect();
         let mut director = Director::new(pool, TickConfig::default());
         let report = director.sync_fleet(fleet.spec);
         tracing::info!(?report, "fleet loaded");
@@ -615,9 +603,7 @@ fn spawn_director(t: DirectorThread) -> anyhow::Result<std::thread::JoinHandle<a
         let mut stdout = std::io::stdout();
         let result = director_loop::run(&mut director, &clock, &config, &stop, |director, outcome, stats| {
             while let Ok(fleet) = fleet_rx.try_recv() {
-                names.extend(
-                    fleet.satellites.iter().map(|(n, s)| (*n, s.name.clone().unwrap_or_else(|| n.to_string()))),
-                );
+                names.extend(satellite_names(&fleet));
                 let report = director.sync_fleet(fleet.spec);
                 tracing::info!(?report, "fleet reloaded");
                 replan |= report.changed();
@@ -657,6 +643,11 @@ fn spawn_director(t: DirectorThread) -> anyhow::Result<std::thread::JoinHandle<a
         });
         result.map_err(anyhow::Error::from)
     })?)
+}
+
+/// Each satellite of a fleet by its name (its NORAD id when it has none).
+fn satellite_names(fleet: &LoadedFleet) -> impl Iterator<Item = (NoradId, String)> + '_ {
+    fleet.satellites.iter().map(|(n, s)| (*n, s.name.clone().unwrap_or_else(|| n.to_string())))
 }
 
 /// One status line: tick, duration, stations busy, events, the most tracked satellites.

@@ -10,13 +10,18 @@ use talos_core::UnixMs;
 use talos_link::{Message, QoS, SetpointGate, Topic};
 use talos_tick::{ComputePool, Director, TickConfig};
 
-#[test]
-fn a_ticks_outbox_becomes_valid_publications_with_the_contracts_delivery() {
-    let catalog = talos_orbit::elements::parse_catalog(talos::data::AMATEUR_CATALOG).unwrap();
-    let satellites = talos::data::satellites_from(&catalog.element_sets);
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ticks_outbox_becomes_valid_publications_with_the_contracts_delivery() {
+    // The demo as `talos serve --demo` builds it: seeded into a store, loaded from its snapshot.
+    let dir = tempfile::tempdir().unwrap();
+    let store =
+        talos_store::Store::connect(&format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display())).await.unwrap();
     let t0 = UnixMs::parse_rfc3339("2026-08-29T12:00:00Z").unwrap();
+    talos::demo::ensure_demo(&store, talos_api::HashCost::Light, t0).await.unwrap();
+    let fleet = talos::fleet_load::load_fleet(&store.load_director_snapshot().await.unwrap());
+    assert!(fleet.skipped.is_empty(), "{:?}", fleet.skipped);
     let mut director = Director::new(ComputePool::new(2, DEFAULT_MIN_PARALLEL_ITEMS).unwrap(), TickConfig::default());
-    talos::network::demo_network(&mut director, &satellites, t0).unwrap();
+    director.sync_fleet(fleet.spec);
     director.set_lease_epoch(7);
     director.tick(t0);
     let mut gates: HashMap<String, SetpointGate> = HashMap::new();
