@@ -200,17 +200,28 @@ struct RawRotator {
     stuck_time_ms: u64,
 }
 
+/// `rotator.deadband_deg` when the file does not set it.
+pub const DEFAULT_DEADBAND_DEG: f64 = 0.5;
+/// `rotator.park_tolerance_deg` when the file does not set it.
+pub const DEFAULT_PARK_TOLERANCE_DEG: f64 = 1.0;
+/// `rotator.stuck_threshold_deg` when the file does not set it.
+pub const DEFAULT_STUCK_THRESHOLD_DEG: f64 = 5.0;
+/// `rotator.stuck_time_ms` when the file does not set it.
+pub const DEFAULT_STUCK_TIME_MS: u64 = 10_000;
+/// `control.telemetry_interval_ms` when the file does not set it.
+pub const DEFAULT_TELEMETRY_INTERVAL_MS: u64 = 1_000;
+
 fn default_deadband_deg() -> f64 {
-    0.5
+    DEFAULT_DEADBAND_DEG
 }
 fn default_park_tolerance_deg() -> f64 {
-    1.0
+    DEFAULT_PARK_TOLERANCE_DEG
 }
 fn default_stuck_threshold_deg() -> f64 {
-    5.0
+    DEFAULT_STUCK_THRESHOLD_DEG
 }
 fn default_stuck_time_ms() -> u64 {
-    10_000
+    DEFAULT_STUCK_TIME_MS
 }
 
 #[derive(Debug, Deserialize)]
@@ -254,7 +265,7 @@ struct RawControl {
 
 impl Default for RawControl {
     fn default() -> Self {
-        Self { rate_hz: 10.0, telemetry_interval_ms: 1_000 }
+        Self { rate_hz: 10.0, telemetry_interval_ms: DEFAULT_TELEMETRY_INTERVAL_MS }
     }
 }
 

@@ -309,6 +309,12 @@ impl Controller {
         self.rot.stuck.stuck
     }
 
+    /// Where the rotator is meant to point as of the last tick (the trajectory's target,
+    /// clamped to the limits, or the park position); `None` when idle or stopped.
+    pub fn commanded(&self) -> Option<Pointing> {
+        self.rot.commanded
+    }
+
     // ---- inputs: messages ----
 
     /// One MQTT message as received. Decodes and gates it with talos-link, then applies it.

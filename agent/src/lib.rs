@@ -5,7 +5,8 @@
 //! timeouts and reconnect ([`hamlib`]); the sans-IO [`controller::Controller`] that turns
 //! received setpoints and commands into rotator and radio commands (trajectory
 //! interpolation, deadband, limits, dead-man, heartbeat-loss park, stuck detection) and
-//! telemetry; the MQTT connection ([`mqtt`]) and the I/O shell ([`run`]).
+//! telemetry; the MQTT connection ([`mqtt`]) and the I/O shell ([`run`]); a simulated fleet
+//! of agents on rotator models, for load tests ([`sim`]).
 //!
 //! Must never: command the rotator outside its configured limits; apply a setpoint that
 //! talos-link's decoder or [`talos_link::SetpointGate`] refused (stale, out of order, older
@@ -19,6 +20,7 @@ pub mod controller;
 pub mod hamlib;
 pub mod mqtt;
 pub mod run;
+pub mod sim;
 pub mod trajectory;
 
 pub use config::{AgentConfig, ConfigError};

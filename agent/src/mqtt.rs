@@ -3,6 +3,7 @@
 //! to the control loop. Topics, payloads, QoS and retain all come from talos-link.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use rumqttc::{AsyncClient, Event, EventLoop, LastWill, MqttOptions, Outgoing, Packet, TlsConfiguration, Transport};
@@ -11,6 +12,7 @@ use rustls::pki_types::pem::PemObject;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+use talos_core::{OrgId, StationId};
 use talos_link::{Publication, QoS};
 
 use crate::config::AgentConfig;
@@ -80,11 +82,7 @@ pub fn options(config: &AgentConfig, agent_version: &str) -> Result<MqttOptions,
     let b = &config.broker;
     let mut options = MqttOptions::new(b.client_id.clone(), b.host.clone(), b.port);
     options.set_keep_alive(Duration::from_secs(b.keep_alive_s));
-    options.set_clean_session(true);
-    options.set_max_packet_size(MAX_INCOMING_PACKET_BYTES, MAX_OUTGOING_PACKET_BYTES);
-    options.set_request_channel_capacity(REQUEST_CAPACITY);
-    let will = talos_link::last_will(config.org, config.station, agent_version)?;
-    options.set_last_will(LastWill::new(will.topic, will.payload, qos(will.qos), will.retain));
+    set_station_defaults(&mut options, config.org, config.station, agent_version)?;
     if let Some(user) = &b.username {
         options.set_credentials(user.clone(), b.password.clone().unwrap_or_default());
     }
@@ -92,6 +90,22 @@ pub fn options(config: &AgentConfig, agent_version: &str) -> Result<MqttOptions,
         options.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(Arc::new(tls_config(pem)?))));
     }
     Ok(options)
+}
+
+/// What every station connection sets, whoever drives it (the agent, the simulated fleet):
+/// clean session, the packet limits, the request queue and the station's Last Will.
+pub fn set_station_defaults(
+    options: &mut MqttOptions,
+    org: OrgId,
+    station: StationId,
+    agent_version: &str,
+) -> Result<(), MqttSetupError> {
+    options.set_clean_session(true);
+    options.set_max_packet_size(MAX_INCOMING_PACKET_BYTES, MAX_OUTGOING_PACKET_BYTES);
+    options.set_request_channel_capacity(REQUEST_CAPACITY);
+    let will = talos_link::last_will(org, station, agent_version)?;
+    options.set_last_will(LastWill::new(will.topic, will.payload, qos(will.qos), will.retain));
+    Ok(())
 }
 
 /// What the event-loop task tells the control loop.
@@ -113,8 +127,8 @@ pub fn try_publish(client: &AsyncClient, p: Publication) -> bool {
 
 /// Subscribes to the station's command topics (QoS 1, so session and park commands keep
 /// their at-least-once delivery) and the director heartbeat.
-pub fn subscribe(client: &AsyncClient, config: &AgentConfig) -> bool {
-    let [commands, heartbeat] = talos_link::agent_subscriptions(config.org, config.station);
+pub fn subscribe(client: &AsyncClient, org: OrgId, station: StationId) -> bool {
+    let [commands, heartbeat] = talos_link::agent_subscriptions(org, station);
     client.try_subscribe(commands, rumqttc::QoS::AtLeastOnce).is_ok()
         && client.try_subscribe(heartbeat, rumqttc::QoS::AtMostOnce).is_ok()
 }
@@ -123,7 +137,13 @@ pub fn subscribe(client: &AsyncClient, config: &AgentConfig) -> bool {
 /// error it waits (250 ms, doubling to `reconnect_max`) before the next attempt; rumqttc
 /// reconnects on the next poll. Received messages are forwarded with backpressure: if the
 /// control loop falls behind, the socket is not read and the broker holds or drops.
-pub async fn drive(mut eventloop: EventLoop, events: mpsc::Sender<MqttEvent>, reconnect_max: Duration) {
+/// `published`, if given, counts the publishes written to the connection.
+pub async fn drive(
+    mut eventloop: EventLoop,
+    events: mpsc::Sender<MqttEvent>,
+    reconnect_max: Duration,
+    published: Option<Arc<AtomicU64>>,
+) {
     let reconnect_min = Duration::from_millis(250);
     let mut delay = reconnect_min;
     loop {
@@ -143,6 +163,11 @@ pub async fn drive(mut eventloop: EventLoop, events: mpsc::Sender<MqttEvent>, re
                 let message = MqttEvent::Message { topic: publish.topic, payload: publish.payload.to_vec() };
                 if events.send(message).await.is_err() {
                     return;
+                }
+            }
+            Ok(Event::Outgoing(Outgoing::Publish(_))) => {
+                if let Some(count) = &published {
+                    count.fetch_add(1, Ordering::Relaxed);
                 }
             }
             Ok(Event::Outgoing(Outgoing::Disconnect)) => {

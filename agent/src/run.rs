@@ -12,9 +12,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rumqttc::AsyncClient;
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior};
 
-use talos_core::UnixMs;
+use talos_core::{OrgId, StationId, UnixMs};
 use talos_link::{Message, StateLeaf, StatusReport, Topic, publication};
 
 use crate::config::AgentConfig;
@@ -39,12 +40,16 @@ pub enum Exit {
 
 /// Both clocks of [`Time`], from the process's clocks.
 #[derive(Debug, Clone, Copy)]
-struct Clock {
+pub(crate) struct Clock {
     origin: Instant,
 }
 
 impl Clock {
-    fn now(&self) -> Time {
+    pub(crate) fn start() -> Self {
+        Self { origin: Instant::now() }
+    }
+
+    pub(crate) fn now(&self) -> Time {
         let unix_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
         Time { unix: UnixMs(unix_ms), mono_ms: self.origin.elapsed().as_millis() as u64 }
     }
@@ -57,7 +62,7 @@ pub async fn run(
     config: AgentConfig,
     mut signals: mpsc::UnboundedReceiver<&'static str>,
 ) -> Result<Exit, MqttSetupError> {
-    let clock = Clock { origin: Instant::now() };
+    let clock = Clock::start();
     let mut ctl =
         Controller::new(config.org, config.station, Settings::from_config(&config), AGENT_VERSION, clock.now());
     let link = LinkSettings {
@@ -72,7 +77,7 @@ pub async fn run(
     let (client, eventloop) = AsyncClient::new(options, 64);
     let (events_tx, mut events) = mpsc::channel(1024);
     let reconnect_max = Duration::from_millis(config.broker.reconnect_max_ms);
-    let mut mqtt_task = tokio::spawn(mqtt::drive(eventloop, events_tx, reconnect_max));
+    let mut mqtt_task = tokio::spawn(mqtt::drive(eventloop, events_tx, reconnect_max, None));
     tracing::info!(org = %config.org, station = %config.station, broker = %format!("{}:{}", config.broker.host, config.broker.port),
         rotctld = %config.rotator.address, rigctld = ?config.rig.as_ref().map(|r| &r.address), "talos-agent {AGENT_VERSION} starting");
 
@@ -80,7 +85,7 @@ pub async fn run(
     let telemetry_every = Duration::from_millis(config.control.telemetry_interval_ms);
     let mut ticks = tokio::time::interval(period);
     ticks.set_missed_tick_behavior(MissedTickBehavior::Skip);
-    let mut telemetry = Telemetry { connected: false, next: Instant::now(), every: telemetry_every, last_status: None };
+    let mut telemetry = Telemetry::new(config.org, config.station, telemetry_every);
     let mut next_rig_readback = Instant::now();
     let mut rig_sent = false;
     let mut parking_deadline: Option<Instant> = None;
@@ -104,18 +109,11 @@ pub async fn run(
                         ));
                     }
                 }
-                telemetry.publish_if_due(&client, &config, &ctl, clock.now());
+                telemetry.publish_if_due(&client, &ctl, clock.now());
             }
             Some(event) = events.recv() => match event {
-                MqttEvent::Connected => {
-                    telemetry.connected = true;
-                    if !mqtt::subscribe(&client, &config) {
-                        tracing::error!("could not queue the subscriptions");
-                    }
-                    telemetry.last_status = None;
-                    telemetry.publish_status(&client, &config, &ctl);
-                }
-                MqttEvent::Disconnected(_) => telemetry.connected = false,
+                MqttEvent::Connected => telemetry.on_connected(&client, &ctl),
+                MqttEvent::Disconnected(_) => telemetry.on_disconnected(),
                 MqttEvent::Message { topic, payload } => {
                     // Refusals are counted and logged inside.
                     let _ = ctl.receive(&topic, &payload, clock.now());
@@ -139,20 +137,7 @@ pub async fn run(
             format!("shutdown: {why}")
         }
     };
-    if telemetry.connected {
-        let status = ctl.offline_status(&reason);
-        if !publish(&client, Topic::state(config.org, config.station, StateLeaf::Status), Message::Status(status)) {
-            tracing::warn!("could not queue the offline status; the broker's Last Will reports the agent offline");
-        }
-    }
-    if telemetry.connected {
-        // In order after the publish: the broker stores the offline status, then drops the Will.
-        let _ = client.try_disconnect();
-        if tokio::time::timeout(DISCONNECT_WAIT, &mut mqtt_task).await.is_err() {
-            tracing::warn!("broker did not take the disconnect in time");
-        }
-    }
-    mqtt_task.abort();
+    telemetry.sign_off(&client, &ctl, &reason, &mut mqtt_task).await;
     Ok(exit)
 }
 
@@ -255,7 +240,7 @@ fn rig_error(ctl: &mut Controller, e: &HamlibError) {
 
 /// Encodes through talos-link (topic, validation, QoS, retain) and queues without waiting.
 /// Returns whether it was queued.
-fn publish(client: &AsyncClient, topic: Topic, message: Message) -> bool {
+pub(crate) fn publish(client: &AsyncClient, topic: Topic, message: Message) -> bool {
     match publication(&topic, &message) {
         Ok(p) => {
             let queued = mqtt::try_publish(client, p);
@@ -274,7 +259,9 @@ fn publish(client: &AsyncClient, topic: Topic, message: Message) -> bool {
 
 /// When telemetry goes out.
 #[derive(Debug)]
-struct Telemetry {
+pub(crate) struct Telemetry {
+    org: OrgId,
+    station: StationId,
     connected: bool,
     next: Instant,
     every: Duration,
@@ -283,21 +270,71 @@ struct Telemetry {
 }
 
 impl Telemetry {
-    fn publish_if_due(&mut self, client: &AsyncClient, config: &AgentConfig, ctl: &Controller, t: Time) {
+    pub(crate) fn new(org: OrgId, station: StationId, every: Duration) -> Self {
+        Self { org, station, connected: false, next: Instant::now(), every, last_status: None }
+    }
+
+    /// Connected (again): subscribe, and publish the status afresh.
+    pub(crate) fn on_connected(&mut self, client: &AsyncClient, ctl: &Controller) {
+        self.connected = true;
+        if !mqtt::subscribe(client, self.org, self.station) {
+            tracing::error!("could not queue the subscriptions");
+        }
+        self.last_status = None;
+        self.publish_status(client, ctl);
+    }
+
+    pub(crate) fn on_disconnected(&mut self) {
+        self.connected = false;
+    }
+
+    pub(crate) fn is_connected(&self) -> bool {
+        self.connected
+    }
+
+    /// The end of a run: the `offline` status with `reason`, then a clean disconnect (the
+    /// broker drops the Last Will), waiting at most [`DISCONNECT_WAIT`] for the event loop
+    /// to finish; the event-loop task is aborted in any case. Returns whether the event loop
+    /// ended with the disconnect.
+    pub(crate) async fn sign_off(
+        &mut self,
+        client: &AsyncClient,
+        ctl: &Controller,
+        reason: &str,
+        mqtt_task: &mut JoinHandle<()>,
+    ) -> bool {
+        let mut clean = false;
+        if self.connected {
+            let status = ctl.offline_status(reason);
+            if !publish(client, Topic::state(self.org, self.station, StateLeaf::Status), Message::Status(status)) {
+                tracing::warn!("could not queue the offline status; the broker's Last Will reports the agent offline");
+            }
+            // In order after the publish: the broker stores the offline status, then drops the Will.
+            let _ = client.try_disconnect();
+            clean = tokio::time::timeout(DISCONNECT_WAIT, &mut *mqtt_task).await.is_ok();
+            if !clean {
+                tracing::warn!("broker did not take the disconnect in time");
+            }
+        }
+        mqtt_task.abort();
+        clean
+    }
+
+    pub(crate) fn publish_if_due(&mut self, client: &AsyncClient, ctl: &Controller, t: Time) {
         if !self.connected || Instant::now() < self.next {
             return;
         }
         self.next = Instant::now() + self.every;
-        let (org, station) = (config.org, config.station);
+        let (org, station) = (self.org, self.station);
         // Telemetry is superseded every interval: a dropped one is not retried.
         let _ = publish(client, Topic::state(org, station, StateLeaf::Rot), Message::RotState(ctl.rot_state(t)));
         if let Some(rig) = ctl.rig_state(t) {
             let _ = publish(client, Topic::state(org, station, StateLeaf::Rig), Message::RigState(rig));
         }
-        self.publish_status(client, config, ctl);
+        self.publish_status(client, ctl);
     }
 
-    fn publish_status(&mut self, client: &AsyncClient, config: &AgentConfig, ctl: &Controller) {
+    pub(crate) fn publish_status(&mut self, client: &AsyncClient, ctl: &Controller) {
         let status = ctl.status();
         if self.last_status.as_ref() == Some(&status) {
             return;
@@ -305,7 +342,7 @@ impl Telemetry {
         if self.last_status.as_ref().is_none_or(|s| s.state != status.state || s.reason != status.reason) {
             tracing::info!(state = ?status.state, reason = ?status.reason, "status");
         }
-        let topic = Topic::state(config.org, config.station, StateLeaf::Status);
+        let topic = Topic::state(self.org, self.station, StateLeaf::Status);
         if publish(client, topic, Message::Status(status.clone())) {
             self.last_status = Some(status);
         }

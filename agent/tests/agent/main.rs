@@ -6,6 +6,7 @@
 //! than that and waits allow for the slew. Every wait is a deadline on a condition.
 
 mod hamlib;
+mod sim;
 mod support;
 
 use std::time::Duration;

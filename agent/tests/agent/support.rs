@@ -490,7 +490,8 @@ impl Drop for Agent {
 type Inbox = tokio::sync::mpsc::UnboundedReceiver<(String, Vec<u8>)>;
 
 /// A connected client, its inbox and its event-loop task. Client ids are unique, so a
-/// client left behind can never take over a newer one's connection.
+/// client left behind can never take over a newer one's connection. A SUBACK shows in the
+/// inbox as an empty topic and payload.
 async fn connect(port: u16, role: &str) -> (AsyncClient, Inbox, tokio::task::JoinHandle<()>) {
     static NEXT: AtomicU64 = AtomicU64::new(1);
     let id = format!("{role}-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
@@ -511,6 +512,11 @@ async fn connect(port: u16, role: &str) -> (AsyncClient, Inbox, tokio::task::Joi
                 }
                 Ok(Event::Incoming(Packet::Publish(p))) => {
                     if tx.send((p.topic, p.payload.to_vec())).is_err() {
+                        return;
+                    }
+                }
+                Ok(Event::Incoming(Packet::SubAck(_))) => {
+                    if tx.send((String::new(), Vec::new())).is_err() {
                         return;
                     }
                 }
@@ -544,6 +550,17 @@ impl Observer {
     pub async fn start(broker: &Broker, org: OrgId, station: StationId) -> Self {
         let (client, mut rx, loop_task) = connect(broker.port, "observer").await;
         client.subscribe(format!("talos/v1/{org}/{station}/state/#"), rumqttc::QoS::AtLeastOnce).await.unwrap();
+        // Nothing the agent publishes from here on is missed.
+        let subscribed = async {
+            while let Some((topic, _)) = rx.recv().await {
+                if topic.is_empty() {
+                    return;
+                }
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(5), subscribed)
+            .await
+            .expect("the broker acknowledges the subscription");
         let seen = Arc::new(Mutex::new(Vec::new()));
         let invalid = Arc::new(Mutex::new(Vec::new()));
         let (sink, bad) = (seen.clone(), invalid.clone());

@@ -59,7 +59,7 @@ pub use payload::{
 };
 pub use reject::{Reject, RejectCounters, RejectReason};
 pub use topic::{
-    Access, AclRule, CmdLeaf, HEARTBEAT_TOPIC, StateLeaf, Topic, TopicError, agent_subscriptions, director_acl,
-    director_subscriptions, station_acl,
+    Access, AclRule, CmdLeaf, DIRECTOR_USERNAME, HEARTBEAT_TOPIC, StateLeaf, Topic, TopicError, agent_subscriptions,
+    director_acl, director_subscriptions, parse_station_username, station_acl, station_username,
 };
-pub use validate::validate;
+pub use validate::{AZ_MAX_DEG, AZ_MIN_DEG, EL_MAX_DEG, EL_MIN_DEG, validate};

@@ -287,6 +287,23 @@ pub fn director_acl() -> Vec<AclRule> {
     ]
 }
 
+/// The MQTT username of the director's credentials (the ACL rules of [`director_acl`]).
+pub const DIRECTOR_USERNAME: &str = "talos-director";
+
+/// The MQTT username of a station's agent: `station-{org}-{station}`. The broker confines
+/// it to [`station_acl`] for the same ids; the embedded broker checks the pair too.
+pub fn station_username(org: OrgId, station: StationId) -> String {
+    format!("station-{org}-{station}")
+}
+
+/// The ids in a username written by [`station_username`], or `None` for any other name
+/// (canonical decimal only, as in topics).
+pub fn parse_station_username(username: &str) -> Option<(OrgId, StationId)> {
+    let rest = username.strip_prefix("station-")?;
+    let (org, station) = rest.split_once('-')?;
+    Some((OrgId(parse_id("org", org).ok()?), StationId(parse_id("station", station).ok()?)))
+}
+
 /// Whether an MQTT filter matches a concrete topic (MQTT 3.1.1 §4.7 rules, without the
 /// `$`-topic exception, which TALOS topics never need). Used to check the filters and ACL
 /// rules above against the topics they are meant to cover.
@@ -310,6 +327,24 @@ mod tests {
 
     fn st(org: u64, station: u64) -> (OrgId, StationId) {
         (OrgId(org), StationId(station))
+    }
+
+    #[test]
+    fn station_usernames_round_trip_and_only_canonical_ones_parse() {
+        let (o, s) = st(3, 1207);
+        assert_eq!(station_username(o, s), "station-3-1207");
+        assert_eq!(parse_station_username("station-3-1207"), Some((o, s)));
+        for bad in [
+            "station-03-1207",
+            "station-3-",
+            "station--1",
+            "station-3-1207-1",
+            "talos-director",
+            "station-0-1",
+            "station-+3-1",
+        ] {
+            assert_eq!(parse_station_username(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -4,12 +4,14 @@
 //! Owns: the schema (migrations in `migrations/{postgres,sqlite}` at the repository
 //! root, applied at connect), org-scoped reads and writes of organizations, users,
 //! memberships, API key records, stations, campaigns and assignments, the shared
-//! element-set and transmitter catalogs, and the append-only audit log.
+//! element-set and transmitter catalogs, station agents' MQTT credentials (Mosquitto `$7$`
+//! hashes), and the append-only audit log.
 //!
 //! Must never: return a row of another organization than the one asked for (every
 //! org-owned query carries `org_id`), write a mutation without its audit row in the
-//! same transaction, hash or see secrets (callers hand over hashes), or leak SQL text
-//! in its errors.
+//! same transaction, hash or see secrets (callers hand over hashes; the one exception is a
+//! station agent's MQTT password, which the store creates, returns once and keeps only as
+//! a hash: `mqtt_credentials`), or leak SQL text in its errors.
 //!
 //! Design: one [`Store`] over sqlx's `Any` driver; both backends run the same SQL
 //! (`$N` placeholders work in both) and the [`Backend`] only picks the migrations and
@@ -19,6 +21,7 @@ mod accounts;
 mod catalog;
 mod error;
 mod fleet;
+mod mqtt_credentials;
 mod sessions;
 mod tenancy;
 #[cfg(feature = "testing")]
@@ -29,6 +32,10 @@ mod types;
 pub use accounts::{Enrollment, FleetImport};
 pub use catalog::parse_satnogs_transmitters;
 pub use error::StoreError;
+pub use mqtt_credentials::{
+    AgentCredential, MQTT_HASH_ITERATIONS, StationCredentialHash, generate_mqtt_password, hash_mqtt_password,
+    verify_mqtt_password,
+};
 pub use sessions::Session;
 pub use tracking::{DirectorCommand, DirectorCommandKind, SessionOutcome, TrackingSession};
 pub use types::*;

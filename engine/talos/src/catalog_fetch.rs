@@ -14,7 +14,6 @@
 
 use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -476,15 +475,7 @@ async fn store_sets(
 /// old copy or the new one, never half of one.
 fn write_cached_copy(cache_dir: &Path, name: &str, body: &[u8]) -> std::io::Result<()> {
     create_private_dir(cache_dir)?;
-    let mut file = tempfile::Builder::new().prefix(&format!(".{name}.")).suffix(".tmp").tempfile_in(cache_dir)?;
-    file.write_all(body)?;
-    file.as_file().sync_all()?;
-    file.persist(cached_copy_path(cache_dir, name)).map_err(|e| e.error)?;
-    // Makes the rename itself durable; not every filesystem supports it, hence no error.
-    if let Ok(dir) = std::fs::File::open(cache_dir) {
-        let _ = dir.sync_all();
-    }
-    Ok(())
+    crate::store_cli::write_private_atomic(&cached_copy_path(cache_dir, name), body)
 }
 
 /// The cache lives in the data directory, which holds secrets: created owner-only.

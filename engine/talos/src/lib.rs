@@ -8,12 +8,16 @@
 //! wall clock lives here, never in talos-orbit or talos-tick.
 
 pub mod bench;
+pub mod broker;
 pub mod catalog_fetch;
 pub mod data;
 pub mod demo;
 pub mod director_loop;
 pub mod fleet_load;
 pub mod link_out;
+pub mod mqtt_link;
 pub mod network;
+pub mod provision;
 pub mod serve;
+pub mod simulate;
 pub mod store_cli;

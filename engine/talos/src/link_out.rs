@@ -111,6 +111,34 @@ pub fn publications(outbox: &Outbox, director_id: &str, lease_epoch: u64) -> (Ve
     (out, refused)
 }
 
+/// The retained `talos.config.v1` of each station: limits, park and slew rates from the
+/// store, versioned by the row's `updated_at` (so any edit is a newer config). A station
+/// whose values the contract refuses is left out and named in the second list.
+pub fn station_configs(stations: &[talos_store::Station]) -> (Vec<Publication>, Vec<Refused>) {
+    let mut out = Vec::with_capacity(stations.len());
+    let mut refused = Vec::new();
+    for s in stations {
+        let c = &s.settings;
+        let config = talos_link::StationConfig::new(
+            s.updated_at.0.max(1) as u64,
+            talos_link::RotatorLimits {
+                az_min_deg: c.az_min_deg,
+                az_max_deg: c.az_max_deg,
+                el_min_deg: c.el_min_deg,
+                el_max_deg: c.el_max_deg,
+            },
+            talos_link::Pointing { az_deg: c.park_az_deg, el_deg: c.park_el_deg },
+            talos_link::SlewRates { az_deg_s: c.az_slew_deg_s, el_deg_s: c.el_slew_deg_s },
+        );
+        let topic = Topic::cmd(s.org, s.id, CmdLeaf::Config);
+        match talos_link::publication(&topic, &Message::Config(config)) {
+            Ok(p) => out.push(p),
+            Err(reject) => refused.push(Refused { topic: topic.to_string(), reject }),
+        }
+    }
+    (out, refused)
+}
+
 fn heartbeat(director_id: &str, lease_epoch: u64, t: UnixMs, tick: u64) -> Message {
     Message::Heartbeat(Heartbeat { director_id: director_id.to_owned(), lease_epoch, t_ms: t, tick })
 }

@@ -45,6 +45,136 @@ enum Command {
     /// Users and their organization memberships.
     #[command(subcommand)]
     User(UserCommand),
+    /// Run the director, the embedded broker and N simulated station agents (the real agent
+    /// logic on simulated rotators) for a while on the wall clock, and report what was
+    /// measured: missed ticks, setpoint latency, messages/s, refusals, CPU and memory.
+    Simulate(SimulateArgs),
+    /// Stations and their agents' credentials.
+    #[command(subcommand)]
+    Station(StationCommand),
+    /// The MQTT broker's configuration (an external Mosquitto).
+    #[command(subcommand)]
+    Mqtt(MqttCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum StationCommand {
+    /// Add a station to an organization (audited; a running director picks it up at its
+    /// next fleet reload).
+    Add(StationAddArgs),
+    /// Issue the station's agent new MQTT credentials (revoking the old ones) and print its
+    /// agent.toml: `talos station agent-config 7 --org 1 > agent.toml`.
+    AgentConfig(AgentConfigArgs),
+}
+
+/// Two or four comma-separated numbers.
+fn parse_numbers<const N: usize>(text: &str) -> Result<[f64; N], String> {
+    let values: Vec<f64> = text
+        .split(',')
+        .map(|v| v.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("{text:?}: {e}"))?;
+    values.try_into().map_err(|v: Vec<f64>| format!("{text:?}: expected {N} comma-separated numbers, got {}", v.len()))
+}
+
+#[derive(clap::Args, Debug)]
+struct StationAddArgs {
+    /// Organization id or name.
+    #[arg(long)]
+    org: String,
+    #[arg(long)]
+    name: String,
+    /// Latitude, degrees north (WGS84).
+    #[arg(long, allow_negative_numbers = true)]
+    lat: f64,
+    /// Longitude, degrees east (WGS84).
+    #[arg(long, allow_negative_numbers = true)]
+    lon: f64,
+    /// Height above the WGS84 ellipsoid, metres.
+    #[arg(long = "alt-m", allow_negative_numbers = true)]
+    alt_m: f64,
+    /// Lowest elevation tracked, degrees.
+    #[arg(long = "min-el", default_value_t = 0.0, allow_negative_numbers = true)]
+    min_el: f64,
+    /// The rotator's limits, degrees: AZ_MIN,AZ_MAX,EL_MIN,EL_MAX.
+    #[arg(long = "rotator-limits", default_value = "0,450,0,90", value_parser = parse_numbers::<4>, allow_negative_numbers = true)]
+    rotator_limits: [f64; 4],
+    /// The rotator's slew rates, deg/s: AZ,EL.
+    #[arg(long, default_value = "6,3", value_parser = parse_numbers::<2>)]
+    slew: [f64; 2],
+    /// Where the rotator parks, degrees: AZ,EL.
+    #[arg(long, default_value = "0,90", value_parser = parse_numbers::<2>, allow_negative_numbers = true)]
+    park: [f64; 2],
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+#[derive(clap::Args, Debug)]
+struct AgentConfigArgs {
+    /// The station's id.
+    #[arg(value_name = "STATION")]
+    station: u64,
+    /// Organization id or name.
+    #[arg(long)]
+    org: String,
+    /// The broker's host name or address, as the agent reaches it.
+    #[arg(long = "broker-host", default_value = "127.0.0.1")]
+    broker_host: String,
+    /// The broker's port [default: 1883, or 8883 with --broker-ca-file].
+    #[arg(long = "broker-port")]
+    broker_port: Option<u16>,
+    /// TLS to the broker: the PEM file with its CA certificate(s), as the agent finds it.
+    #[arg(long = "broker-ca-file", value_name = "FILE")]
+    broker_ca_file: Option<PathBuf>,
+    /// Where the station's rotctld listens.
+    #[arg(long, default_value = "127.0.0.1:4533", value_name = "HOST:PORT")]
+    rotctld: String,
+    /// Where the station's rigctld listens.
+    #[arg(long, default_value = "127.0.0.1:4532", value_name = "HOST:PORT", conflicts_with = "no_rig")]
+    rigctld: String,
+    /// The agent drives no radio (no [rig] table).
+    #[arg(long = "no-rig")]
+    no_rig: bool,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+#[derive(Subcommand, Debug)]
+enum MqttCommand {
+    /// Write a Mosquitto password file and ACL file (each station's credentials confined
+    /// to its own topics, the director's to what it needs), a talos.conf to include, and
+    /// the director's password file (kept across runs). Rerun after issuing credentials,
+    /// then send Mosquitto SIGHUP.
+    MosquittoConfig(MosquittoConfigArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct MosquittoConfigArgs {
+    /// Directory to write passwd, acl, talos.conf and director-password into.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+#[derive(clap::Args, Debug)]
+struct SimulateArgs {
+    /// Simulated stations, each with its own agent and MQTT connection.
+    #[arg(long)]
+    stations: usize,
+    /// How long to run, seconds.
+    #[arg(long, default_value_t = 60.0)]
+    seconds: f64,
+    /// Satellites in the network (spread over the shipped catalog).
+    #[arg(long, default_value_t = 100)]
+    satellites: usize,
+    #[arg(long = "assignments-per-station", default_value_t = 4)]
+    assignments_per_station: usize,
+    /// Worker threads for the director's parallel stages (default: available cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    #[arg(long, value_enum, default_value_t = Format::Json)]
+    format: Format,
 }
 
 /// Where the store lives; shared by the verbs that use it.
@@ -316,7 +446,76 @@ struct ServeArgs {
     #[arg(long = "catalog-interval-h", default_value_t = 6.0)]
     catalog_interval_h: f64,
     #[command(flatten)]
+    mqtt: MqttArgs,
+    #[command(flatten)]
     store: StoreArgs,
+}
+
+/// The director's MQTT broker: embedded (default) or external.
+#[derive(clap::Args, Debug)]
+struct MqttArgs {
+    /// Address of the embedded MQTT broker [default: 127.0.0.1:1883, or a free port on
+    /// 127.0.0.1 when 1883 is taken]. Station credentials come from `talos station agent-config`.
+    #[arg(long = "mqtt-listen", value_name = "ADDR:PORT", conflicts_with = "mqtt_url")]
+    mqtt_listen: Option<String>,
+    /// An external broker instead of the embedded one: mqtt://HOST[:PORT] or mqtts://HOST[:PORT]
+    /// (Mosquitto configured by `talos mqtt mosquitto-config`).
+    #[arg(long = "mqtt-url", env = "TALOS_MQTT_URL", value_name = "URL")]
+    mqtt_url: Option<String>,
+    /// The director's username on the external broker.
+    #[arg(long = "mqtt-username", default_value = talos_link::DIRECTOR_USERNAME, requires = "mqtt_url")]
+    mqtt_username: String,
+    /// File holding the director's password on the external broker (the `director-password`
+    /// that `talos mqtt mosquitto-config` writes).
+    #[arg(long = "mqtt-password-file", value_name = "FILE", requires = "mqtt_url")]
+    mqtt_password_file: Option<PathBuf>,
+    /// PEM file with the CA certificate(s) of an mqtts:// broker [default: the system bundle
+    /// /etc/ssl/certs/ca-certificates.crt].
+    #[arg(long = "mqtt-ca-file", value_name = "FILE", requires = "mqtt_url")]
+    mqtt_ca_file: Option<PathBuf>,
+}
+
+impl MqttArgs {
+    fn choice(self) -> anyhow::Result<talos::serve::MqttChoice> {
+        use talos::serve::MqttChoice;
+        let Some(url) = self.mqtt_url else {
+            let (listen, fallback) = match &self.mqtt_listen {
+                Some(text) => {
+                    (text.parse().with_context(|| format!("--mqtt-listen {text:?}: expected ADDR:PORT"))?, false)
+                }
+                None => (std::net::SocketAddr::from(([127, 0, 0, 1], 1883)), true),
+            };
+            return Ok(MqttChoice::Embedded(talos::broker::BrokerSettings {
+                listen,
+                fallback_to_free_port: fallback,
+                max_connections: 20_000,
+            }));
+        };
+        let (host, port, tls) = talos::mqtt_link::parse_broker_url(&url)?;
+        let password_file = self.mqtt_password_file.context("--mqtt-url needs --mqtt-password-file")?;
+        let password = std::fs::read_to_string(&password_file)
+            .with_context(|| format!("--mqtt-password-file {}", password_file.display()))?
+            .trim()
+            .to_owned();
+        if password.is_empty() {
+            bail!("--mqtt-password-file {}: the file is empty", password_file.display());
+        }
+        let tls_ca_pem = if tls {
+            let ca = self.mqtt_ca_file.unwrap_or_else(|| PathBuf::from("/etc/ssl/certs/ca-certificates.crt"));
+            Some(std::fs::read(&ca).with_context(|| format!("--mqtt-ca-file {}", ca.display()))?)
+        } else {
+            None
+        };
+        Ok(MqttChoice::External(talos::mqtt_link::LinkSettings {
+            host,
+            port,
+            tls_ca_pem,
+            username: self.mqtt_username,
+            password,
+            client_id: "talos-director".to_owned(),
+            keep_alive: std::time::Duration::from_secs(5),
+        }))
+    }
 }
 
 fn main() {
@@ -360,6 +559,89 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             print_report(&report, args.network.format)
         }
         Command::Serve(args) => serve(args),
+        Command::Simulate(args) => {
+            if !(args.seconds.is_finite() && (1.0..=86_400.0).contains(&args.seconds)) {
+                bail!("--seconds {}: expected 1 to 86400", args.seconds);
+            }
+            let network = NetworkArgs {
+                stations: args.stations,
+                satellites: args.satellites,
+                assignments_per_station: args.assignments_per_station,
+                threads: args.threads,
+                format: args.format,
+            };
+            let options = talos::simulate::SimulateOptions {
+                size: network.size()?,
+                seconds: args.seconds,
+                threads: network.threads(),
+            };
+            print_report(&talos::simulate::simulate(options)?, args.format)
+        }
+        Command::Station(StationCommand::Add(args)) => {
+            let location = args.store.location()?;
+            let request = talos::provision::StationRequest {
+                name: args.name,
+                lat_deg: args.lat,
+                lon_deg: args.lon,
+                alt_m: args.alt_m,
+                min_el_deg: args.min_el,
+                rotator_limits_deg: args.rotator_limits,
+                slew_deg_s: args.slew,
+                park_deg: args.park,
+            };
+            block_on(async {
+                let station = talos::provision::add_station(&location, &args.org, &request).await?;
+                println!(
+                    "station {} {:?} added to organization {}; next: talos station agent-config {} --org {} > agent.toml",
+                    station.id, station.settings.name, station.org, station.id, station.org
+                );
+                Ok(())
+            })
+        }
+        Command::Station(StationCommand::AgentConfig(args)) => {
+            let location = args.store.location()?;
+            let request = talos::provision::AgentConfigRequest {
+                broker_host: args.broker_host,
+                broker_port: args.broker_port.unwrap_or(if args.broker_ca_file.is_some() { 8883 } else { 1883 }),
+                tls_ca_file: args.broker_ca_file,
+                rotctld: args.rotctld,
+                rigctld: (!args.no_rig).then_some(args.rigctld),
+            };
+            let station = talos_core::StationId(args.station);
+            block_on(async {
+                let text = talos::provision::agent_config(&location, &args.org, station, &request).await?;
+                print!("{text}");
+                eprintln!(
+                    "talos: new MQTT credentials issued for station {station} (the previous password no longer works); \
+                     keep the file private (chmod 600). For an external Mosquitto, rerun `talos mqtt mosquitto-config`."
+                );
+                Ok(())
+            })
+        }
+        Command::Mqtt(MqttCommand::MosquittoConfig(args)) => {
+            let location = args.store.location()?;
+            block_on(async {
+                let files = talos::provision::mosquitto_config(&location, &args.out).await?;
+                println!(
+                    "wrote {} (director + {} stations), {}, {}",
+                    files.password_file.display(),
+                    files.stations,
+                    files.acl_file.display(),
+                    files.conf_file.display()
+                );
+                println!(
+                    "director password: {} ({}); run: talos serve --mqtt-url mqtt://HOST:PORT --mqtt-password-file {}",
+                    files.director_password_file.display(),
+                    if files.director_password_created { "new" } else { "kept" },
+                    files.director_password_file.display()
+                );
+                println!(
+                    "include {} in mosquitto.conf, then send Mosquitto SIGHUP to reload",
+                    files.conf_file.display()
+                );
+                Ok(())
+            })
+        }
         Command::Migrate(store) => {
             let location = store.location()?;
             block_on(store_cli::migrate(&location))
@@ -559,7 +841,15 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let listen = talos::serve::parse_listen(&args.listen)?;
     let catalog_interval = catalog_interval(args.catalog_interval_h)?;
     let start = args.start.as_deref().map(UnixMs::parse_rfc3339).transpose().context("--start")?;
+    let mqtt = args.mqtt.choice()?;
+    if start.is_some() {
+        eprintln!(
+            "talos: --start shifts the director's clock: its setpoints carry shifted times, which agents on the \
+             wall clock refuse as stale (rehearsals and simulations only)"
+        );
+    }
     let options = talos::serve::ServeOptions {
+        mqtt,
         location: args.store.location()?,
         listen,
         demo: args.demo,

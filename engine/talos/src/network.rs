@@ -85,7 +85,12 @@ pub fn catalog_sample(count: usize, at: UnixMs) -> anyhow::Result<Vec<Arc<Satell
 /// catalog, one campaign per satellite listening to a real SatNOGS transmitter
 /// frequency, and `assignments_per_station` distinct campaigns per station chosen by
 /// a fixed hash.
-pub fn benchmark_network(director: &mut Director, size: NetworkSize, at: UnixMs) -> anyhow::Result<()> {
+/// Returns the stations it spawned, by organization and id.
+pub fn benchmark_network(
+    director: &mut Director,
+    size: NetworkSize,
+    at: UnixMs,
+) -> anyhow::Result<Vec<(OrgId, StationId)>> {
     if size.assignments_per_station > size.satellites {
         bail!("--assignments-per-station {} exceeds --satellites {}", size.assignments_per_station, size.satellites);
     }
@@ -107,9 +112,11 @@ pub fn benchmark_network(director: &mut Director, size: NetworkSize, at: UnixMs)
         }));
     }
     let mut next_assignment = 1;
+    let mut spawned = Vec::with_capacity(size.stations);
     for i in 0..size.stations {
-        let station =
-            director.spawn_station(station_from(i as u64 + 1, i as u64 % 10 + 1, &positions[i % positions.len()]));
+        let spec = station_from(i as u64 + 1, i as u64 % 10 + 1, &positions[i % positions.len()]);
+        spawned.push((spec.org, spec.id));
+        let station = director.spawn_station(spec);
         let mut chosen = Vec::with_capacity(size.assignments_per_station);
         let mut k = 0u64;
         while chosen.len() < size.assignments_per_station {
@@ -128,5 +135,5 @@ pub fn benchmark_network(director: &mut Director, size: NetworkSize, at: UnixMs)
             next_assignment += 1;
         }
     }
-    Ok(())
+    Ok(spawned)
 }

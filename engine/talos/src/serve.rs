@@ -57,6 +57,17 @@ pub struct ServeOptions {
     /// Element-set sources fetched at start and then every `catalog_interval`.
     pub catalog_sources: Vec<crate::catalog_fetch::CatalogSource>,
     pub catalog_interval: Duration,
+    /// Where the director's MQTT broker is.
+    pub mqtt: MqttChoice,
+}
+
+/// The broker the director publishes to.
+#[derive(Debug, Clone)]
+pub enum MqttChoice {
+    /// rumqttd inside this process (see [`crate::broker`]).
+    Embedded(crate::broker::BrokerSettings),
+    /// An external broker (Mosquitto in production), with the director's credentials.
+    External(crate::mqtt_link::LinkSettings),
 }
 
 /// Hours of passes the planner keeps ahead of the tick.
@@ -97,6 +108,10 @@ pub struct DirectorShared {
     clock: talos_api::Clock,
     /// Scheduled catalog fetches, when sources are configured.
     fetch_board: Option<Arc<crate::catalog_fetch::FetchBoard>>,
+    /// The director's MQTT link: its counters and the agents' last state.
+    link: Option<Arc<crate::mqtt_link::LinkStats>>,
+    /// Publications talos-link refused (a bug or a bad stored value, logged when seen).
+    publications_refused: AtomicU64,
 }
 
 impl std::fmt::Debug for DirectorShared {
@@ -119,7 +134,22 @@ impl DirectorShared {
             commands_unrecorded: AtomicU64::new(0),
             clock,
             fetch_board: None,
+            link: None,
+            publications_refused: AtomicU64::new(0),
         }
+    }
+
+    /// Adds the MQTT link's metrics (connection, messages, agents) to `/metrics`.
+    pub fn with_link(mut self, stats: Arc<crate::mqtt_link::LinkStats>) -> Self {
+        self.link = Some(stats);
+        self
+    }
+
+    fn count_refused(&self, refused: &[crate::link_out::Refused]) {
+        for r in refused {
+            tracing::error!(topic = %r.topic, "publication refused by talos-link: {}", r.reject);
+        }
+        self.publications_refused.fetch_add(refused.len() as u64, Ordering::Relaxed);
     }
 
     /// Adds the catalog fetch board's metrics (staleness per source) to `/metrics`.
@@ -244,6 +274,15 @@ impl DirectorStatus for DirectorShared {
         if let Some(board) = &self.fetch_board {
             out.push_str(&board.render_prometheus((self.clock)()));
         }
+        if let Some(link) = &self.link {
+            link.write_metrics(out);
+        }
+        let refused = self.publications_refused.load(Ordering::Relaxed);
+        let _ = write!(
+            out,
+            "# HELP talos_publications_refused_total Director messages talos-link refused to publish.\n\
+             # TYPE talos_publications_refused_total counter\ntalos_publications_refused_total {refused}\n"
+        );
     }
 
     fn predict_passes(&self, request: &PassRequest) -> Result<Vec<PredictedPass>, String> {
@@ -446,9 +485,13 @@ async fn serve_async(options: ServeOptions, stop: Arc<AtomicBool>) -> anyhow::Re
         );
     }
 
+    let (link, link_task) = start_mqtt(&options.mqtt, &store, clock.clone()).await?;
     let fetch_board = Arc::new(crate::catalog_fetch::FetchBoard::new());
-    let shared = Arc::new(DirectorShared::new(clock.clone()).with_fetch_board(fetch_board.clone()));
+    let shared = Arc::new(
+        DirectorShared::new(clock.clone()).with_fetch_board(fetch_board.clone()).with_link(link.stats.clone()),
+    );
     shared.set_fleet(&fleet);
+    publish_configs(&link, &snapshot.stations, &shared);
     let (hub, requests) = LiveHub::new();
     let state = AppState::new(store.clone(), shared.clone(), clock.clone()).with_live(hub.clone());
     let state = AppState { secure_cookie: options.secure_cookie, ..state };
@@ -469,6 +512,8 @@ async fn serve_async(options: ServeOptions, stop: Arc<AtomicBool>) -> anyhow::Re
         deadline: options.seconds.map(|s| now.plus_seconds_f64(s)),
         stop: stop.clone(),
         console: options.console,
+        link: link.clone(),
+        lease_epoch: now.0.max(1) as u64,
     })?;
     let director_done = tokio::spawn(async move {
         let result = tokio::task::spawn_blocking(move || director_thread.join()).await;
@@ -479,7 +524,9 @@ async fn serve_async(options: ServeOptions, stop: Arc<AtomicBool>) -> anyhow::Re
         };
         let _ = done_tx.send(outcome);
     });
-    let reloader = tokio::spawn(reload_fleets(store.clone(), requests, fleet_tx, shared.clone()));
+    let reloader = tokio::spawn(reload_fleets(store.clone(), requests, fleet_tx, shared.clone(), link.clone()));
+    // The director thread holds the other sender; the task ends (disconnecting) with it.
+    drop(link);
     let recorder = tokio::spawn(record_commands(store.clone(), commands_rx, shared.clone()));
     let maintenance = tokio::spawn(maintain(store.clone(), limiter, clock.clone()));
     let catalog = (!options.catalog_sources.is_empty()).then(|| {
@@ -532,6 +579,9 @@ async fn serve_async(options: ServeOptions, stop: Arc<AtomicBool>) -> anyhow::Re
         scheduler.abort();
         forwarder.abort();
     }
+    if tokio::time::timeout(Duration::from_secs(5), link_task).await.is_err() {
+        tracing::warn!("the MQTT link did not disconnect within 5 s");
+    }
     // The recorder ends when the director's sender is gone, after writing what it holds.
     if tokio::time::timeout(Duration::from_secs(10), recorder).await.is_err() {
         tracing::error!("the command recorder did not finish within 10 s; some commands may be unrecorded");
@@ -555,6 +605,10 @@ struct DirectorThread {
     deadline: Option<UnixMs>,
     stop: Arc<AtomicBool>,
     console: bool,
+    link: crate::mqtt_link::DirectorLink,
+    /// This director run's lease: agents follow the newest epoch (so a restarted director
+    /// with fresh `seq` numbers is followed, a stale one is not). Its start time in ms.
+    lease_epoch: u64,
 }
 
 fn spawn_director(t: DirectorThread) -> anyhow::Result<std::thread::JoinHandle<anyhow::Result<LoopStats>>> {
@@ -588,11 +642,24 @@ fn spawn_director(t: DirectorThread) -> anyhow::Result<std::thread::JoinHandle<a
     })?;
     Ok(std::thread::Builder::new().name("talos-director".into()).spawn(move || {
         let DirectorThread {
-            fleet, fleet_rx, commands_tx, hub, shared, time_offset_ms, deadline, stop, console, ..
+            fleet,
+            fleet_rx,
+            commands_tx,
+            hub,
+            shared,
+            time_offset_ms,
+            deadline,
+            stop,
+            console,
+            link,
+            lease_epoch,
+            ..
         } = t;
+        let director_id = format!("director-{lease_epoch}");
         // Satellite names for the console line, from every fleet the director has held.
         let mut names: HashMap<NoradId, String> = satellite_names(&fleet).collect();
         let mut director = Director::new(pool, TickConfig::default());
+        director.set_lease_epoch(lease_epoch);
         let report = director.sync_fleet(fleet.spec);
         tracing::info!(?report, "fleet loaded");
         let clock = SystemClock::default();
@@ -620,6 +687,11 @@ fn spawn_director(t: DirectorThread) -> anyhow::Result<std::thread::JoinHandle<a
             let outbox = director.outbox();
             shared.record_tick(outcome, stats, outbox);
             if outcome == TickOutcome::Ticked {
+                let (publications, refused) = crate::link_out::publications(outbox, &director_id, lease_epoch);
+                shared.count_refused(&refused);
+                if !link.send_tick(publications) {
+                    tracing::error!("the MQTT link task is gone; this tick's setpoints were not sent");
+                }
                 if !outbox.commands.is_empty() && commands_tx.send(command_records(outbox)).is_err() {
                     tracing::error!(
                         commands = outbox.commands.len(),
@@ -686,6 +758,7 @@ async fn reload_fleets(
     mut requests: tokio::sync::mpsc::Receiver<DirectorRequest>,
     fleet_tx: std::sync::mpsc::Sender<LoadedFleet>,
     shared: Arc<DirectorShared>,
+    link: crate::mqtt_link::DirectorLink,
 ) {
     while let Some(DirectorRequest::ReloadFleet) = requests.recv().await {
         let snapshot = match store.load_director_snapshot().await {
@@ -695,6 +768,7 @@ async fn reload_fleets(
                 continue;
             }
         };
+        publish_configs(&link, &snapshot.stations, &shared);
         let fleet = match tokio::task::spawn_blocking(move || load_fleet(&snapshot)).await {
             Ok(f) => f,
             Err(e) => {
@@ -710,6 +784,45 @@ async fn reload_fleets(
             break;
         }
     }
+}
+
+/// Hands every station's retained config to the MQTT link (it publishes the changed ones).
+fn publish_configs(link: &crate::mqtt_link::DirectorLink, stations: &[talos_store::Station], shared: &DirectorShared) {
+    let (configs, refused) = crate::link_out::station_configs(stations);
+    shared.count_refused(&refused);
+    let _ = link.send_configs(configs);
+}
+
+/// Connects the director to its broker: starts the embedded one (with a fresh director
+/// password and station credentials checked against the store) or uses `--mqtt-url`.
+async fn start_mqtt(
+    choice: &MqttChoice,
+    store: &Store,
+    clock: talos_api::Clock,
+) -> anyhow::Result<(crate::mqtt_link::DirectorLink, tokio::task::JoinHandle<()>)> {
+    let settings = match choice {
+        MqttChoice::External(settings) => {
+            eprintln!("talos: MQTT broker {}:{} (external, as {})", settings.host, settings.port, settings.username);
+            settings.clone()
+        }
+        MqttChoice::Embedded(broker) => {
+            let director_password = talos_store::generate_mqtt_password();
+            let verify = crate::broker::store_verifier(store.clone(), director_password.clone());
+            let runtime = tokio::runtime::Handle::current();
+            let broker = tokio::task::block_in_place(|| crate::broker::start(broker, verify, runtime))?;
+            eprintln!("talos: MQTT broker (embedded) listening on {}", broker.address);
+            crate::mqtt_link::LinkSettings {
+                host: broker.address.ip().to_string(),
+                port: broker.address.port(),
+                tls_ca_pem: None,
+                username: talos_link::DIRECTOR_USERNAME.to_owned(),
+                password: director_password,
+                client_id: "talos-director".to_owned(),
+                keep_alive: Duration::from_secs(5),
+            }
+        }
+    };
+    crate::mqtt_link::spawn(settings, clock)
 }
 
 /// Writes the director's commands to the audit log and tracking sessions, batching

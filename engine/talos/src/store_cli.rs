@@ -86,6 +86,24 @@ fn default_data_dir() -> anyhow::Result<PathBuf> {
     bail!("no data directory: give --data-dir (or TALOS_DATA_DIR), or set XDG_DATA_HOME or HOME")
 }
 
+/// Replaces `path` atomically with `bytes`, readable by its owner only (0600): a temporary
+/// file in the same directory, flushed to disk, then renamed over the old file, so a crash
+/// leaves either the old file or the new one, never half of one.
+pub fn write_private_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let mut file = tempfile::Builder::new().prefix(&format!(".{name}.")).suffix(".tmp").tempfile_in(dir)?;
+    file.write_all(bytes)?;
+    file.as_file().sync_all()?;
+    file.persist(path).map_err(|e| e.error)?;
+    // Makes the rename itself durable; not every filesystem supports it, hence no error.
+    if let Ok(dir) = std::fs::File::open(dir) {
+        let _ = dir.sync_all();
+    }
+    Ok(())
+}
+
 /// Creates `dir` (and missing parents) readable by its owner only; an existing directory is kept as it is.
 fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
     if dir.is_dir() {

@@ -1,0 +1,472 @@
+//! The MQTT edge end to end, with real parts only: `talos serve --demo` (director, API and
+//! the embedded broker) on the wall clock, a station's credentials and agent.toml from
+//! `talos station agent-config`, the real `talos-agent`, and Hamlib's dummy `rotctld` and
+//! `rigctld` on free ports. The dummy rotator's read-back must follow what the director
+//! commands for a real pass, the dummy rig's frequency the Doppler-corrected downlink; bad
+//! payloads are counted by the director; killing the director stops the rotator within the
+//! dead-man time and parks it after the heartbeat timeout.
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const TALOS: &str = env!("CARGO_BIN_EXE_talos");
+/// ES'HAIL 2 (geostationary): tracked all day by the demo's European stations, never a pass.
+const ESHAIL2: u64 = 43700;
+
+/// The `talos-agent` binary beside `talos` (built by `cargo test --workspace`; built here
+/// when only this package's tests run).
+fn agent_binary() -> PathBuf {
+    let path = Path::new(TALOS).with_file_name("talos-agent");
+    if !path.exists() {
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "--quiet", "-p", "talos-agent", "--bin", "talos-agent"])
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "building talos-agent failed");
+    }
+    path
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A child process killed when the test ends; its stderr lines kept for assertions and
+/// failure messages.
+struct Proc {
+    child: Child,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl Proc {
+    fn spawn(command: &mut Command) -> Proc {
+        let mut child = command.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("the program runs");
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let sink = lines.clone();
+        let pipe = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                sink.lock().unwrap().push(line);
+            }
+        });
+        Proc { child, lines }
+    }
+
+    fn text(&self) -> String {
+        self.lines.lock().unwrap().join("\n")
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A Hamlib dummy daemon (`rotctld -m 1` or `rigctld -m 1`) on a free port.
+struct Hamlib {
+    port: u16,
+    _proc: Proc,
+}
+
+impl Hamlib {
+    fn start(program: &str) -> Hamlib {
+        for _ in 0..20 {
+            let port = free_port();
+            let mut proc =
+                Proc::spawn(Command::new(program).args(["-m", "1", "-T", "127.0.0.1", "-t", &port.to_string()]));
+            let deadline = Instant::now() + Duration::from_secs(3);
+            while Instant::now() < deadline {
+                if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    return Hamlib { port, _proc: proc };
+                }
+                if let Ok(Some(_)) = proc.child.try_wait() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            proc.kill();
+        }
+        panic!("{program} did not start (apt-get install libhamlib-utils)");
+    }
+
+    fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// One command on a fresh connection; `lines` value lines back.
+    fn ask(&self, command: &str, lines: usize) -> Vec<String> {
+        use std::io::Write;
+        let stream = std::net::TcpStream::connect(("127.0.0.1", self.port)).expect("daemon reachable");
+        stream.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        (&stream).write_all(format!("{command}\n").as_bytes()).unwrap();
+        (0..lines)
+            .map(|_| {
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                line.trim().to_owned()
+            })
+            .collect()
+    }
+
+    fn position(&self) -> (f64, f64) {
+        let v = self.ask("p", 2);
+        (v[0].parse().unwrap(), v[1].parse().unwrap())
+    }
+
+    fn frequency_hz(&self) -> f64 {
+        self.ask("f", 1)[0].parse().unwrap()
+    }
+}
+
+/// `talos serve --demo` on the wall clock, the API and the embedded broker on free ports.
+struct Serve {
+    proc: Proc,
+    url: String,
+    mqtt_port: u16,
+    api_key: String,
+    data_dir: tempfile::TempDir,
+}
+
+impl Serve {
+    fn start() -> Serve {
+        let data_dir = tempfile::tempdir().unwrap();
+        let proc = Proc::spawn(
+            Command::new(TALOS)
+                .args(["serve", "--demo", "--quiet", "--listen", "127.0.0.1:0", "--mqtt-listen", "127.0.0.1:0"])
+                .arg("--data-dir")
+                .arg(data_dir.path())
+                .env_remove("TALOS_DATABASE_URL")
+                .env_remove("TALOS_MQTT_URL")
+                .env("TALOS_LOG", "info,sqlx=warn,rumqttd=warn"),
+        );
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let text = proc.text();
+            let find = |prefix: &str| text.lines().find_map(|l| l.strip_prefix(prefix)).map(str::to_owned);
+            if let (Some(url), Some(mqtt), Some(key)) = (
+                find("talos: API listening on "),
+                find("talos: MQTT broker (embedded) listening on "),
+                find("talos: demo API key "),
+            ) {
+                let mqtt_port = mqtt.rsplit_once(':').unwrap().1.parse().unwrap();
+                let api_key = key.split_whitespace().next().unwrap().to_owned();
+                return Serve { proc, url, mqtt_port, api_key, data_dir };
+            }
+            assert!(Instant::now() < deadline, "talos serve did not start within 120 s:\n{text}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// `talos station agent-config` for one station: a fresh credential and agent.toml.
+    fn agent_config(&self, org: u64, station: u64, rot: &Hamlib, rig: &Hamlib) -> String {
+        let out = Command::new(TALOS)
+            .args(["station", "agent-config", &station.to_string(), "--org", &org.to_string()])
+            .args(["--broker-host", "127.0.0.1", "--broker-port", &self.mqtt_port.to_string()])
+            .args(["--rotctld", &rot.address(), "--rigctld", &rig.address()])
+            .arg("--data-dir")
+            .arg(self.data_dir.path())
+            .env_remove("TALOS_DATABASE_URL")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "agent-config failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    }
+}
+
+fn http() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap()
+}
+
+async fn get(http: &reqwest::Client, serve: &Serve, path: &str) -> Value {
+    let res = http.get(format!("{}{path}", serve.url)).bearer_auth(&serve.api_key).send().await.unwrap();
+    assert_eq!(res.status(), 200, "GET {path}");
+    serde_json::from_str(&res.text().await.unwrap()).unwrap()
+}
+
+async fn metrics(http: &reqwest::Client, serve: &Serve) -> String {
+    http.get(format!("{}/metrics", serve.url)).send().await.unwrap().text().await.unwrap()
+}
+
+fn metric(text: &str, name: &str) -> f64 {
+    text.lines().find_map(|l| l.strip_prefix(name)?.trim().parse().ok()).unwrap_or(0.0)
+}
+
+/// What the director commands a station, tick by tick, from the SSE stream.
+#[derive(Debug, Clone, Copy)]
+struct Commanded {
+    at: Instant,
+    az_deg: f64,
+    el_deg: f64,
+    downlink_hz: Option<f64>,
+    norad_id: u64,
+}
+
+/// Follows the live stream in the background, keeping each station's last commanded state.
+fn watch(http: reqwest::Client, serve: &Serve, org: u64) -> Arc<Mutex<std::collections::HashMap<u64, Commanded>>> {
+    let board = Arc::new(Mutex::new(std::collections::HashMap::new()));
+    let sink = board.clone();
+    let url = format!("{}/api/v1/stream?org={org}", serve.url);
+    let key = serve.api_key.clone();
+    tokio::spawn(async move {
+        let mut res = http.get(url).bearer_auth(key).timeout(Duration::from_secs(3600)).send().await.unwrap();
+        let mut buffer = String::new();
+        while let Ok(Some(chunk)) = res.chunk().await {
+            buffer.push_str(&String::from_utf8_lossy(&chunk));
+            while let Some(end) = buffer.find("\n\n") {
+                let block: String = buffer.drain(..end + 2).collect();
+                if !block.lines().any(|l| l == "event: tracking") {
+                    continue;
+                }
+                let data = block.lines().find_map(|l| l.strip_prefix("data: ")).unwrap_or("null");
+                let frame: Value = serde_json::from_str(data).unwrap();
+                let at = Instant::now();
+                let mut board = sink.lock().unwrap();
+                board.clear();
+                for s in frame["stations"].as_array().into_iter().flatten() {
+                    if s["state"] != "tracking" {
+                        continue;
+                    }
+                    board.insert(
+                        s["station"].as_u64().unwrap(),
+                        Commanded {
+                            at,
+                            az_deg: s["az_deg"].as_f64().unwrap(),
+                            el_deg: s["el_deg"].as_f64().unwrap(),
+                            downlink_hz: s["downlink_hz"].as_f64(),
+                            norad_id: s["norad_id"].as_u64().unwrap_or(0),
+                        },
+                    );
+                }
+            }
+        }
+    });
+    board
+}
+
+/// Angular distance on the az/el grid (azimuth modulo 360), degrees.
+fn off_by((az, el): (f64, f64), c: &Commanded) -> f64 {
+    let daz = (az - c.az_deg).rem_euclid(360.0);
+    daz.min(360.0 - daz).hypot(el - c.el_deg)
+}
+
+fn toml_value(toml: &str, key: &str) -> f64 {
+    toml.lines()
+        .find_map(|l| l.trim().strip_prefix(key)?.trim().strip_prefix('=')?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{key} in the agent config:\n{toml}"))
+}
+
+fn set_toml_value(toml: &str, key: &str, value: &str) -> String {
+    let mut found = false;
+    let out: Vec<String> = toml
+        .lines()
+        .map(|l| {
+            if l.trim_start().starts_with(&format!("{key} ")) || l.trim_start().starts_with(&format!("{key}=")) {
+                found = true;
+                format!("{key} = {value}")
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect();
+    assert!(found, "{key} in the agent config:\n{toml}");
+    out.join("\n")
+}
+
+async fn eventually<T>(within: Duration, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(v) = check() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out after {within:?} waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_agent_follows_a_real_pass_through_the_embedded_broker_and_parks_when_the_director_dies() {
+    let agent_bin = agent_binary();
+    let mut serve = Serve::start();
+    let http = http();
+    let orgs = get(&http, &serve, "/api/v1/orgs").await;
+    let org = orgs["items"][0]["id"].as_u64().expect("the demo organization");
+    let board = watch(http.clone(), &serve, org);
+
+    // A station in a pass that lasts long enough for the dummy rotator (6 deg/s) to catch up
+    // and be watched: the director's own pass prediction says when its LOS is.
+    let now_ms = || chrono::Utc::now().timestamp_millis();
+    let (station, los_ms) = {
+        let mut chosen = None;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while chosen.is_none() {
+            assert!(Instant::now() < deadline, "no demo station in a long enough pass:\n{}", serve.proc.text());
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let mut candidates: Vec<(u64, Commanded)> = board.lock().unwrap().iter().map(|(s, c)| (*s, *c)).collect();
+            // Prefer low-orbit passes (a real Doppler curve), highest first.
+            candidates.sort_by(|a, b| {
+                (a.1.norad_id == ESHAIL2).cmp(&(b.1.norad_id == ESHAIL2)).then(b.1.el_deg.total_cmp(&a.1.el_deg))
+            });
+            for (station, c) in candidates.into_iter().take(12) {
+                let passes = get(&http, &serve, &format!("/api/v1/orgs/{org}/stations/{station}/passes?hours=1")).await;
+                let now = now_ms();
+                let current = passes["passes"].as_array().unwrap().iter().find(|p| {
+                    p["norad_id"].as_u64() == Some(c.norad_id)
+                        && p["aos"].as_i64().unwrap_or(i64::MAX) <= now
+                        && p["los"].as_i64().unwrap_or(0) > now + 150_000
+                });
+                if let Some(p) = current {
+                    chosen = Some((station, p["los"].as_i64().unwrap()));
+                    break;
+                }
+                if c.norad_id == ESHAIL2 {
+                    // Geostationary: "in pass" all day.
+                    chosen = Some((station, i64::MAX));
+                    break;
+                }
+            }
+        }
+        chosen.unwrap()
+    };
+
+    let rot = Hamlib::start("rotctld");
+    let rig = Hamlib::start("rigctld");
+    let config = serve.agent_config(org, station, &rot, &rig);
+    assert!(config.contains(&format!("station_id = {station}")), "{config}");
+    // A short heartbeat timeout keeps the test quick; the dead-man stays at its 3 s default.
+    let config = set_toml_value(&config, "heartbeat_timeout_ms", "5000");
+    assert_eq!(toml_value(&config, "dead_man_ms"), 3000.0);
+    let park = (toml_value(&config, "park_az_deg"), toml_value(&config, "park_el_deg"));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("agent.toml"), &config).unwrap();
+    let agent = Proc::spawn(
+        Command::new(&agent_bin)
+            .arg("--config")
+            .arg(dir.path().join("agent.toml"))
+            .env_remove("TALOS_AGENT_MQTT_PASSWORD")
+            .env("RUST_LOG", "info"),
+    );
+    let commanded = || board.lock().unwrap().get(&station).copied();
+
+    // The rotator catches up with the pass (up to 360 deg of azimuth at 6 deg/s)...
+    let context = || format!("agent:\n{}\nserve:\n{}", agent.text(), serve.proc.text());
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let at = rot.position();
+        if let Some(c) = commanded()
+            && off_by(at, &c) < 1.0
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "rotator at {at:?}, commanded {:?}\n{}", commanded(), context());
+        assert!(now_ms() < los_ms, "the pass ended before the rotator caught up\n{}", context());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // ... and stays on it, tick after tick, as the satellite moves.
+    let first = commanded().unwrap();
+    let mut moved_deg: f64 = 0.0;
+    for _ in 0..12 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let c = commanded().expect("still tracking");
+        assert!(c.at.elapsed() < Duration::from_secs(2), "the stream is live");
+        let at = rot.position();
+        assert!(off_by(at, &c) < 1.5, "rotator at {at:?}, commanded {c:?}\n{}", context());
+        moved_deg = moved_deg.max(off_by((c.az_deg, c.el_deg), &first));
+    }
+    if first.norad_id != ESHAIL2 {
+        assert!(moved_deg > 0.5, "a low-orbit satellite moves across the sky: {moved_deg} deg in 6 s");
+    }
+
+    // The rig follows the Doppler-corrected downlink the director computes.
+    let c = commanded().unwrap();
+    let want = c.downlink_hz.expect("a tuned downlink");
+    let hz = rig.frequency_hz();
+    assert!((hz - want).abs() < 2_000.0, "rig at {hz} Hz, director commands {want} Hz\n{}", context());
+
+    // The director hears the agent: online, with its telemetry.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while metric(&metrics(&http, &serve).await, "talos_agents{state=\"online\"}") != 1.0 {
+        assert!(Instant::now() < deadline, "the director never saw the agent online\n{}", context());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let m = metrics(&http, &serve).await;
+    assert_eq!(metric(&m, "talos_agents{state=\"online\"}"), 1.0, "{m}");
+    assert!(metric(&m, "talos_mqtt_state_received_total") > 0.0, "{m}");
+    assert!(metric(&m, "talos_mqtt_published_total{kind=\"setpoint\"}") > 0.0, "{m}");
+
+    // Hostile payloads with the station's own credentials: counted, nothing breaks.
+    let username = format!("station-{org}-{station}");
+    let password = config
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("password =").map(|v| v.trim().trim_matches('"').to_owned()))
+        .expect("the password in agent.toml");
+    let mut options = rumqttc::MqttOptions::new("hostile", "127.0.0.1", serve.mqtt_port);
+    options.set_credentials(username, password);
+    options.set_max_packet_size(1 << 20, 1 << 20);
+    let (client, mut eventloop) = rumqttc::AsyncClient::new(options, 16);
+    let base = format!("talos/v1/{org}/{station}/state");
+    client.publish(format!("{base}/rot"), rumqttc::QoS::AtLeastOnce, false, "{not json").await.unwrap();
+    client
+        .publish(format!("{base}/rot"), rumqttc::QoS::AtLeastOnce, false, r#"{"schema":"talos.rotstate.v9"}"#)
+        .await
+        .unwrap();
+    client.publish(format!("{base}/rig"), rumqttc::QoS::AtLeastOnce, false, vec![b'x'; 20_000]).await.unwrap();
+    let pump = tokio::spawn(async move {
+        let mut acks = 0;
+        while acks < 3 {
+            if let Ok(rumqttc::Event::Incoming(rumqttc::Packet::PubAck(_))) = eventloop.poll().await {
+                acks += 1;
+            }
+        }
+    });
+    tokio::time::timeout(Duration::from_secs(5), pump).await.unwrap().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let m = metrics(&http, &serve).await;
+        let rejected = |r: &str| metric(&m, &format!("talos_mqtt_state_rejected_total{{reason=\"{r}\"}}"));
+        if rejected("malformed") >= 1.0 && rejected("unknown_schema") >= 1.0 && rejected("oversize") >= 1.0 {
+            assert_eq!(metric(&m, "talos_missed_ticks_total"), 0.0, "{m}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the director did not count the bad payloads:\n{m}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let c = commanded().unwrap();
+    assert!(off_by(rot.position(), &c) < 1.5, "still tracking after the bad payloads");
+
+    // The director dies (SIGKILL: no goodbye; the embedded broker goes with it). The agent's
+    // log says when it acted: dead-man stop within 3 s, park after the 5 s heartbeat timeout.
+    serve.proc.kill();
+    let killed_ms = now_ms();
+    let parked_pos = Commanded { az_deg: park.0, el_deg: park.1, ..c };
+    eventually(Duration::from_secs(60), "the rotator to park", || {
+        (off_by(rot.position(), &parked_pos) < 1.0).then_some(())
+    })
+    .await;
+    let log = agent.text();
+    let logged_at = |needle: &str| -> i64 {
+        let line =
+            log.lines().find(|l| l.contains(needle)).unwrap_or_else(|| panic!("{needle:?} in the agent log:\n{log}"));
+        let stamp = line.split_whitespace().next().unwrap();
+        let stamp = stamp.trim_start_matches(|ch: char| !ch.is_ascii_digit());
+        chrono::DateTime::parse_from_rfc3339(stamp.trim_end_matches(|ch: char| !ch.is_ascii_alphanumeric()))
+            .unwrap_or_else(|e| panic!("timestamp {stamp:?}: {e}"))
+            .timestamp_millis()
+    };
+    let stopped_after_ms = logged_at("dead-man") - killed_ms;
+    let parked_after_ms = logged_at("director heartbeat lost") - killed_ms;
+    assert!((0..3_600).contains(&stopped_after_ms), "dead-man stop {stopped_after_ms} ms after the kill\n{log}");
+    assert!((4_400..6_500).contains(&parked_after_ms), "park {parked_after_ms} ms after the kill\n{log}");
+}
