@@ -52,7 +52,9 @@ fn demo_stations() -> anyhow::Result<Vec<NewStation>> {
             az_min_deg: defaults.az_min_deg,
             az_max_deg: defaults.az_max_deg,
             el_min_deg: defaults.el_min_deg,
-            el_max_deg: defaults.el_max_deg,
+            // The wire contract carries elevations 0..=90 (no flip mode): a G-5500's 180 deg
+            // of elevation is offered to agents as 90.
+            el_max_deg: defaults.el_max_deg.min(talos_link::EL_MAX_DEG),
             az_slew_deg_s: defaults.az_slew_deg_s,
             el_slew_deg_s: defaults.el_slew_deg_s,
             park_az_deg: 0.0,

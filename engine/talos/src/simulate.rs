@@ -133,7 +133,9 @@ async fn simulate_async(options: SimulateOptions) -> anyhow::Result<SimulateRepo
                     az_min_deg: defaults.az_min_deg,
                     az_max_deg: defaults.az_max_deg,
                     el_min_deg: defaults.el_min_deg,
-                    el_max_deg: defaults.el_max_deg,
+                    // The wire contract carries elevations 0..=90 (no flip mode): a G-5500's 180 deg
+                    // of elevation is offered to agents as 90.
+                    el_max_deg: defaults.el_max_deg.min(talos_link::EL_MAX_DEG),
                 },
                 park: Pointing { az_deg: 0.0, el_deg: 90.0 },
                 slew: SlewRates { az_deg_s: defaults.az_slew_deg_s, el_deg_s: defaults.el_slew_deg_s },
