@@ -470,3 +470,278 @@ async fn a_real_agent_follows_a_real_pass_through_the_embedded_broker_and_parks_
     assert!((0..3_600).contains(&stopped_after_ms), "dead-man stop {stopped_after_ms} ms after the kill\n{log}");
     assert!((4_400..6_500).contains(&parked_after_ms), "park {parked_after_ms} ms after the kill\n{log}");
 }
+
+/// Runs a `talos` verb on a data directory; its stdout.
+fn talos_verb(data_dir: &Path, args: &[&str]) -> String {
+    let out = Command::new(TALOS)
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env_remove("TALOS_DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "talos {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Mosquitto with the files of `talos mqtt mosquitto-config` on a free loopback port.
+struct Mosquitto {
+    port: u16,
+    conf: PathBuf,
+    proc: Proc,
+}
+
+impl Mosquitto {
+    fn start(port: u16, files: &Path) -> Mosquitto {
+        let generated = std::fs::read_to_string(files.join("talos.conf")).unwrap();
+        let conf = files.join("test-mosquitto.conf");
+        // `user root`: a broker started by root keeps the rights to read the 0600 files.
+        std::fs::write(&conf, format!("user root\npersistence false\n{generated}listener {port} 127.0.0.1\n")).unwrap();
+        let proc = Self::spawn(&conf, port);
+        Mosquitto { port, conf, proc }
+    }
+
+    fn spawn(conf: &Path, port: u16) -> Proc {
+        let mut proc = Proc::spawn(Command::new("mosquitto").arg("-c").arg(conf));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "mosquitto did not listen on {port}:\n{}", proc.text());
+            assert!(proc.child.try_wait().unwrap().is_none(), "mosquitto exited:\n{}", proc.text());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        proc
+    }
+
+    fn restart(&mut self) {
+        self.proc.kill();
+        self.proc = Self::spawn(&self.conf, self.port);
+    }
+}
+
+/// An MQTT client whose packets are collected; `None` credentials: anonymous.
+struct Client {
+    client: rumqttc::AsyncClient,
+    packets: Arc<Mutex<Vec<rumqttc::Packet>>>,
+    connack: tokio::sync::oneshot::Receiver<Result<rumqttc::ConnectReturnCode, String>>,
+}
+
+impl Client {
+    fn connect(port: u16, id: &str, login: Option<(&str, &str)>) -> Client {
+        let mut options = rumqttc::MqttOptions::new(id, "127.0.0.1", port);
+        if let Some((u, p)) = login {
+            options.set_credentials(u, p);
+        }
+        let (client, mut eventloop) = rumqttc::AsyncClient::new(options, 16);
+        let packets = Arc::new(Mutex::new(Vec::new()));
+        let sink = packets.clone();
+        let (tx, connack) = tokio::sync::oneshot::channel();
+        tokio::spawn(async move {
+            let mut tx = Some(tx);
+            loop {
+                match eventloop.poll().await {
+                    Ok(rumqttc::Event::Incoming(rumqttc::Packet::ConnAck(ack))) => {
+                        if let Some(tx) = tx.take() {
+                            let _ = tx.send(Ok(ack.code));
+                        }
+                    }
+                    Ok(rumqttc::Event::Incoming(p)) => sink.lock().unwrap().push(p),
+                    Ok(_) => {}
+                    Err(e) => {
+                        if let Some(tx) = tx.take() {
+                            let _ = tx.send(Err(e.to_string()));
+                        }
+                        return;
+                    }
+                }
+            }
+        });
+        Client { client, packets, connack }
+    }
+
+    async fn accepted(&mut self) -> bool {
+        let answer = tokio::time::timeout(Duration::from_secs(5), &mut self.connack).await;
+        matches!(answer, Ok(Ok(Ok(rumqttc::ConnectReturnCode::Success))))
+    }
+
+    /// The return codes of the SUBACK for a subscription to `filter`.
+    async fn subscribe(&self, filter: &str) -> Vec<rumqttc::SubscribeReasonCode> {
+        let before = self.packets.lock().unwrap().len();
+        self.client.subscribe(filter, rumqttc::QoS::AtLeastOnce).await.unwrap();
+        eventually(Duration::from_secs(5), "a SUBACK", || {
+            self.packets.lock().unwrap()[before..].iter().find_map(|p| match p {
+                rumqttc::Packet::SubAck(ack) => Some(ack.return_codes.clone()),
+                _ => None,
+            })
+        })
+        .await
+    }
+
+    fn received(&self, topic: &str) -> usize {
+        let packets = self.packets.lock().unwrap();
+        packets.iter().filter(|p| matches!(p, rumqttc::Packet::Publish(m) if m.topic == topic)).count()
+    }
+
+    async fn publish(&self, topic: &str, payload: &str) {
+        self.client.publish(topic, rumqttc::QoS::AtLeastOnce, false, payload.as_bytes().to_vec()).await.unwrap();
+    }
+}
+
+fn password_in(toml: &str) -> String {
+    toml.lines()
+        .find_map(|l| l.trim().strip_prefix("password =").map(|v| v.trim().trim_matches('"').to_owned()))
+        .expect("the password in agent.toml")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_mosquitto_and_the_generated_acl_each_station_touches_only_its_own_topics_and_links_survive_a_restart() {
+    let data = tempfile::tempdir().unwrap();
+    let data_dir = data.path();
+    talos_verb(data_dir, &["user", "add", "--org", "acme", "--email", "ops@acme.example", "--role", "owner"]);
+    let add = |name: &str| -> u64 {
+        let out = talos_verb(
+            data_dir,
+            &["station", "add", "--org", "acme", "--name", name, "--lat", "52.52", "--lon", "13.40", "--alt-m", "40"],
+        );
+        out.split_whitespace().nth(1).and_then(|id| id.parse().ok()).unwrap_or_else(|| panic!("station id in {out:?}"))
+    };
+    let (a, b) = (add("Roof A"), add("Roof B"));
+    let port = free_port();
+    let rot = Hamlib::start("rotctld");
+    let config_of = |station: u64| {
+        talos_verb(
+            data_dir,
+            &[
+                "station",
+                "agent-config",
+                &station.to_string(),
+                "--org",
+                "acme",
+                "--broker-port",
+                &port.to_string(),
+                "--rotctld",
+                &rot.address(),
+                "--no-rig",
+            ],
+        )
+    };
+    let (config_a, config_b) = (config_of(a), config_of(b));
+    let files = data_dir.join("mosquitto");
+    let summary = talos_verb(data_dir, &["mqtt", "mosquitto-config", "--out", files.to_str().unwrap()]);
+    assert!(summary.contains("director + 2 stations"), "{summary}");
+    let acl = std::fs::read_to_string(files.join("acl")).unwrap();
+    assert!(acl.contains(&format!("user station-1-{a}\ntopic read talos/v1/1/{a}/cmd/#\n")), "{acl}");
+    for secret in ["passwd", "director-password"] {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(files.join(secret)).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{secret}");
+    }
+    let director_password = std::fs::read_to_string(files.join("director-password")).unwrap().trim().to_owned();
+    let mut broker = Mosquitto::start(port, &files);
+
+    // Anonymous, a wrong password and a revoked one are refused.
+    assert!(!Client::connect(port, "anon", None).accepted().await, "anonymous");
+    let (user_a, user_b) = (format!("station-1-{a}"), format!("station-1-{b}"));
+    assert!(!Client::connect(port, "wrong", Some((&user_a, "not-the-password"))).accepted().await);
+    let mut station_a = Client::connect(port, "a", Some((&user_a, &password_in(&config_a))));
+    let mut station_b = Client::connect(port, "b", Some((&user_b, &password_in(&config_b))));
+    let mut director = Client::connect(port, "d", Some((talos_link::DIRECTOR_USERNAME, &director_password)));
+    assert!(station_a.accepted().await && station_b.accepted().await && director.accepted().await);
+
+    // Subscriptions: Mosquitto grants the SUBACK but delivers A nothing that its ACL does not
+    // let it read (B's commands, anyone's state); B reads its own, the director all state.
+    for filter in [format!("talos/v1/1/{b}/cmd/#"), "talos/v1/+/+/state/#".to_owned(), "#".to_owned()] {
+        station_a.subscribe(&filter).await;
+    }
+    use rumqttc::SubscribeReasonCode::Success;
+    assert!(matches!(station_b.subscribe(&format!("talos/v1/1/{b}/cmd/#")).await[..], [Success(_)]));
+    assert!(matches!(director.subscribe("talos/v1/+/+/state/#").await[..], [Success(_)]));
+
+    // Publications: A's on B's topics (and on the heartbeat) are dropped; the controls on
+    // allowed topics arrive.
+    let (b_rot, b_status) = (format!("talos/v1/1/{b}/cmd/rot"), format!("talos/v1/1/{b}/state/status"));
+    station_a.publish(&b_rot, "forged setpoint").await;
+    station_a.publish(&b_status, "forged status").await;
+    station_a.publish(talos_link::HEARTBEAT_TOPIC, "forged heartbeat").await;
+    let a_status = format!("talos/v1/1/{a}/state/status");
+    station_a.publish(&a_status, "own status").await;
+    director.publish(&b_rot, "director setpoint").await;
+    station_b.publish(&b_status, "B's own status").await;
+    director.publish(talos_link::HEARTBEAT_TOPIC, "director heartbeat").await;
+    eventually(Duration::from_secs(5), "the allowed publications", || {
+        (director.received(&a_status) == 1
+            && station_b.received(&b_rot) == 1
+            && director.received(&b_status) == 1
+            && station_a.received(talos_link::HEARTBEAT_TOPIC) == 1)
+            .then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(director.received(&b_status), 1, "A's forged status for B reached the director");
+    assert_eq!(station_b.received(&b_rot), 1, "A's forged setpoint reached B");
+    assert_eq!(station_a.received(talos_link::HEARTBEAT_TOPIC), 1, "A's forged heartbeat was delivered");
+    assert_eq!(station_a.received(&b_rot) + station_a.received(&b_status), 0, "A read B's topics");
+    drop((station_a, station_b, director));
+
+    // The director and a real agent on this broker; both come back after a broker restart.
+    let mut serve = Proc::spawn(
+        Command::new(TALOS)
+            .args(["serve", "--quiet", "--listen", "127.0.0.1:0"])
+            .args(["--mqtt-url", &format!("mqtt://127.0.0.1:{port}")])
+            .arg("--mqtt-password-file")
+            .arg(files.join("director-password"))
+            .arg("--data-dir")
+            .arg(data_dir)
+            .env_remove("TALOS_DATABASE_URL")
+            .env("TALOS_LOG", "info,sqlx=warn"),
+    );
+    let url = eventually(Duration::from_secs(60), "the API", || {
+        serve.text().lines().find_map(|l| l.strip_prefix("talos: API listening on ").map(str::to_owned))
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("agent.toml"), &config_a).unwrap();
+    let agent = Proc::spawn(
+        Command::new(agent_binary())
+            .arg("--config")
+            .arg(dir.path().join("agent.toml"))
+            .env_remove("TALOS_AGENT_MQTT_PASSWORD")
+            .env("RUST_LOG", "info"),
+    );
+    let http = http();
+    let scrape = || async { http.get(format!("{url}/metrics")).send().await.unwrap().text().await.unwrap() };
+    let context = |serve: &Proc| format!("agent:\n{}\nserve:\n{}", agent.text(), serve.text());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let m = scrape().await;
+        if metric(&m, "talos_mqtt_connected") == 1.0
+            && metric(&m, "talos_agents{state=\"online\"}") == 1.0
+            && metric(&m, "talos_mqtt_published_total{kind=\"heartbeat\"}") > 0.0
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "director or agent not up on Mosquitto:\n{m}\n{}", context(&serve));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let received_before = metric(&scrape().await, "talos_mqtt_state_received_total");
+
+    broker.restart();
+    let restarted = Instant::now();
+    loop {
+        let m = scrape().await;
+        // Reconnected, and fresh state from the agent arrived over the new connection.
+        if metric(&m, "talos_mqtt_connects_total") >= 2.0
+            && metric(&m, "talos_mqtt_connected") == 1.0
+            && metric(&m, "talos_mqtt_state_received_total") > received_before + 2.0
+        {
+            break;
+        }
+        assert!(restarted.elapsed() < Duration::from_secs(10), "not back within 10 s:\n{m}\n{}", context(&serve));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(
+        agent.text().lines().filter(|l| l.contains("connected to the broker")).count() >= 2,
+        "the agent reconnected:\n{}",
+        agent.text()
+    );
+    serve.kill();
+}
