@@ -233,17 +233,16 @@ impl LinkStats {
 
     /// Takes one message from an agent: validated by talos-link, or counted and logged.
     fn intake(&self, topic: &str, payload: &[u8], now: UnixMs) {
-        let parsed = talos_link::decode(topic, payload).and_then(|m| Ok((Topic::parse(topic).ok(), m)));
-        let (Some(Topic::State { org, station, leaf }), message) = (match parsed {
-            Ok(p) => p,
+        let message = match talos_link::decode(topic, payload) {
+            Ok(m) => m,
             Err(reject) => {
                 let reason = lock(&self.state_rejected).record(&reject);
                 tracing::debug!(topic, %reason, "agent message refused: {reject}");
                 return;
             }
-        }) else {
-            return;
         };
+        // decode has parsed the topic; only state topics are subscribed to.
+        let Ok(Topic::State { org, station, leaf }) = Topic::parse(topic) else { return };
         self.state_received.fetch_add(1, Ordering::Relaxed);
         let mut agents = lock(&self.agents);
         let view = agents.entry((org, station)).or_default();
@@ -495,10 +494,10 @@ async fn connected(
                 // Everything already waiting: only the newest tick's setpoints go out.
                 let mut newest = pending.absorb(input, stats);
                 while let Ok(more) = inputs.try_recv() {
-                    if let Some(tick) = pending.absorb(more, stats) {
-                        if let Some(older) = newest.replace(tick) {
-                            stats.setpoints_superseded.fetch_add(older.setpoints.len() as u64, Ordering::Relaxed);
-                        }
+                    if let Some(tick) = pending.absorb(more, stats)
+                        && let Some(older) = newest.replace(tick)
+                    {
+                        stats.setpoints_superseded.fetch_add(older.setpoints.len() as u64, Ordering::Relaxed);
                     }
                 }
                 flush_queued(client, pending, stats);

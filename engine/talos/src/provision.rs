@@ -427,7 +427,8 @@ mod tests {
     #[test]
     fn a_station_request_names_the_flag_at_fault() {
         assert!(request().validate().is_ok());
-        let cases: Vec<(Box<dyn Fn(&mut StationRequest)>, &str)> = vec![
+        type Change = Box<dyn Fn(&mut StationRequest)>;
+        let cases: Vec<(Change, &str)> = vec![
             (Box::new(|r| r.lat_deg = 91.0), "--lat 91"),
             (Box::new(|r| r.lon_deg = f64::NAN), "--lon NaN"),
             (Box::new(|r| r.alt_m = 10_000.0), "--alt-m"),
