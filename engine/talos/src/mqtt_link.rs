@@ -628,12 +628,7 @@ mod tests {
                 Topic::cmd(OrgId(1), StationId(2), talos_link::CmdLeaf::Config),
                 Message::Config(talos_link::StationConfig::new(
                     version,
-                    talos_link::RotatorLimits {
-                        az_min_deg: 0.0,
-                        az_max_deg: 450.0,
-                        el_min_deg: 0.0,
-                        el_max_deg: 180.0,
-                    },
+                    talos_link::RotatorLimits { az_min_deg: 0.0, az_max_deg: 450.0, el_min_deg: 0.0, el_max_deg: 90.0 },
                     talos_link::Pointing { az_deg: 0.0, el_deg: 90.0 },
                     talos_link::SlewRates { az_deg_s: 6.0, el_deg_s: 3.0 },
                 )),

@@ -458,7 +458,11 @@ mod tests {
     }
 
     #[test]
-    fn toml_strings_are_quoted_and_escaped() {
-        assert_eq!(toml_str(r#"a"b\c"#), r#""a\"b\\c""#);
+    fn toml_strings_read_back_as_written() {
+        for text in [r#"a"b\c"#, "it's", "tab\there", "ünï", r#"'''"""#] {
+            let line = format!("v = {}", toml_str(text));
+            let table: toml::Table = toml::from_str(&line).unwrap_or_else(|e| panic!("{line}: {e}"));
+            assert_eq!(table["v"].as_str(), Some(text), "{line}");
+        }
     }
 }
