@@ -84,15 +84,8 @@ struct StationAddArgs {
     org: String,
     #[arg(long)]
     name: String,
-    /// Latitude, degrees north (WGS84).
-    #[arg(long, allow_negative_numbers = true)]
-    lat: f64,
-    /// Longitude, degrees east (WGS84).
-    #[arg(long, allow_negative_numbers = true)]
-    lon: f64,
-    /// Height above the WGS84 ellipsoid, metres.
-    #[arg(long = "alt-m", allow_negative_numbers = true)]
-    alt_m: f64,
+    #[command(flatten)]
+    location: LocationArgs,
     /// Lowest elevation tracked, degrees.
     #[arg(long = "min-el", default_value_t = 0.0, allow_negative_numbers = true)]
     min_el: f64,
@@ -581,9 +574,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let location = args.store.location()?;
             let request = talos::provision::StationRequest {
                 name: args.name,
-                lat_deg: args.lat,
-                lon_deg: args.lon,
-                alt_m: args.alt_m,
+                lat_deg: args.location.lat,
+                lon_deg: args.location.lon,
+                alt_m: args.location.alt_m,
                 min_el_deg: args.min_el,
                 rotator_limits_deg: args.rotator_limits,
                 slew_deg_s: args.slew,

@@ -65,6 +65,21 @@ impl std::fmt::Debug for LinkSettings {
     }
 }
 
+impl LinkSettings {
+    /// The director's login on the broker embedded in this process.
+    pub fn embedded(broker: crate::broker::EmbeddedBroker, director_password: String) -> Self {
+        Self {
+            host: broker.address.ip().to_string(),
+            port: broker.address.port(),
+            tls_ca_pem: None,
+            username: talos_link::DIRECTOR_USERNAME.to_owned(),
+            password: director_password,
+            client_id: "talos-director".to_owned(),
+            keep_alive: Duration::from_secs(5),
+        }
+    }
+}
+
 /// A broker URL: `mqtt://HOST[:PORT]` (plain, default port 1883) or `mqtts://HOST[:PORT]`
 /// (TLS, default 8883). Returns host, port and whether TLS is on.
 pub fn parse_broker_url(url: &str) -> anyhow::Result<(String, u16, bool)> {

@@ -811,15 +811,7 @@ async fn start_mqtt(
             let runtime = tokio::runtime::Handle::current();
             let broker = tokio::task::block_in_place(|| crate::broker::start(broker, verify, runtime))?;
             eprintln!("talos: MQTT broker (embedded) listening on {}", broker.address);
-            crate::mqtt_link::LinkSettings {
-                host: broker.address.ip().to_string(),
-                port: broker.address.port(),
-                tls_ca_pem: None,
-                username: talos_link::DIRECTOR_USERNAME.to_owned(),
-                password: director_password,
-                client_id: "talos-director".to_owned(),
-                keep_alive: Duration::from_secs(5),
-            }
+            crate::mqtt_link::LinkSettings::embedded(broker, director_password)
         }
     };
     crate::mqtt_link::spawn(settings, clock)

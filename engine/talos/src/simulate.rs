@@ -159,18 +159,8 @@ async fn simulate_async(options: SimulateOptions) -> anyhow::Result<SimulateRepo
     let runtime = tokio::runtime::Handle::current();
     let broker = tokio::task::block_in_place(|| crate::broker::start(&settings, verify, runtime))?;
     let clock: talos_api::Clock = Arc::new(|| UnixMs(chrono::Utc::now().timestamp_millis()));
-    let (link, link_task) = crate::mqtt_link::spawn(
-        crate::mqtt_link::LinkSettings {
-            host: broker.address.ip().to_string(),
-            port: broker.address.port(),
-            tls_ca_pem: None,
-            username: talos_link::DIRECTOR_USERNAME.to_owned(),
-            password: director_password,
-            client_id: "talos-director".to_owned(),
-            keep_alive: Duration::from_secs(5),
-        },
-        clock,
-    )?;
+    let (link, link_task) =
+        crate::mqtt_link::spawn(crate::mqtt_link::LinkSettings::embedded(broker, director_password), clock)?;
     let link_stats = link.stats.clone();
 
     // The director loop on its own thread, as in serve.

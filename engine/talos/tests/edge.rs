@@ -558,9 +558,17 @@ impl Client {
         Client { client, packets, connack }
     }
 
+    /// The broker's answer to the CONNECT: `Ok(Success)`, another code, or why none came.
+    async fn connack(&mut self) -> Result<rumqttc::ConnectReturnCode, String> {
+        match tokio::time::timeout(Duration::from_secs(10), &mut self.connack).await {
+            Ok(Ok(answer)) => answer,
+            Ok(Err(_)) => Err("the event loop ended".to_owned()),
+            Err(_) => Err("no CONNACK within 10 s".to_owned()),
+        }
+    }
+
     async fn accepted(&mut self) -> bool {
-        let answer = tokio::time::timeout(Duration::from_secs(5), &mut self.connack).await;
-        matches!(answer, Ok(Ok(Ok(rumqttc::ConnectReturnCode::Success))))
+        self.connack().await == Ok(rumqttc::ConnectReturnCode::Success)
     }
 
     /// The return codes of the SUBACK for a subscription to `filter`.
@@ -645,7 +653,10 @@ async fn with_mosquitto_and_the_generated_acl_each_station_touches_only_its_own_
     let mut station_a = Client::connect(port, "a", Some((&user_a, &password_in(&config_a))));
     let mut station_b = Client::connect(port, "b", Some((&user_b, &password_in(&config_b))));
     let mut director = Client::connect(port, "d", Some((talos_link::DIRECTOR_USERNAME, &director_password)));
-    assert!(station_a.accepted().await && station_b.accepted().await && director.accepted().await);
+    for (who, client) in [("A", &mut station_a), ("B", &mut station_b), ("the director", &mut director)] {
+        let answer = client.connack().await;
+        assert_eq!(answer, Ok(rumqttc::ConnectReturnCode::Success), "{who}: mosquitto says:\n{}", broker.proc.text());
+    }
 
     // Subscriptions: Mosquitto grants the SUBACK but delivers A nothing that its ACL does not
     // let it read (B's commands, anyone's state); B reads its own, the director all state.
