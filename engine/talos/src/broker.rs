@@ -121,13 +121,40 @@ pub fn start(
         })
         .context("starting the embedded MQTT broker thread")?;
     let deadline = Instant::now() + Duration::from_secs(5);
-    while TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_err() {
+    while !is_listening(address) {
         if Instant::now() >= deadline {
             bail!("the embedded MQTT broker did not start listening on {address} within 5 s");
         }
         std::thread::sleep(Duration::from_millis(20));
     }
     Ok(EmbeddedBroker { address })
+}
+
+/// Whether something listens on `address`. On Linux this reads the kernel's socket table
+/// (`/proc/net/tcp`, `/proc/net/tcp6`), so no probe connection reaches the broker (rumqttd
+/// logs a dropped connection as an error); elsewhere it connects and hangs up.
+fn is_listening(address: SocketAddr) -> bool {
+    const LISTEN: &str = "0A";
+    let (table, local) = match address {
+        SocketAddr::V4(a) => ("/proc/net/tcp", format!("{:08X}:{:04X}", u32::from_le_bytes(a.ip().octets()), a.port())),
+        SocketAddr::V6(a) => {
+            let words: String = a
+                .ip()
+                .octets()
+                .chunks(4)
+                .map(|w| format!("{:08X}", u32::from_le_bytes([w[0], w[1], w[2], w[3]])))
+                .collect();
+            ("/proc/net/tcp6", format!("{words}:{:04X}", a.port()))
+        }
+    };
+    match std::fs::read_to_string(table) {
+        Ok(text) => text.lines().skip(1).any(|line| {
+            let mut fields = line.split_whitespace().skip(1);
+            let (Some(at), Some(state)) = (fields.next(), fields.nth(1)) else { return false };
+            at == local && state == LISTEN
+        }),
+        Err(_) => TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_ok(),
+    }
 }
 
 /// The serve's [`Verify`]: the director's in-memory password, or a station's credential
@@ -239,6 +266,18 @@ mod tests {
         };
         let (topic, payload, retain) = tokio::time::timeout(Duration::from_secs(5), received).await.unwrap();
         assert_eq!((topic.as_str(), payload.as_slice(), retain), ("talos/v1/1/2/cmd/config", &b"cfg"[..], true));
+    }
+
+    #[test]
+    fn a_listening_socket_is_seen_and_a_closed_port_is_not() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap();
+        assert!(is_listening(address));
+        drop(listener);
+        assert!(!is_listening(address));
+        if let Ok(v6) = TcpListener::bind("[::1]:0") {
+            assert!(is_listening(v6.local_addr().unwrap()));
+        }
     }
 
     #[test]

@@ -527,8 +527,9 @@ fn init_tracing() {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false);
     let filter = tracing_subscriber::EnvFilter::try_from_env("TALOS_LOG")
-        // sqlx logs PostgreSQL notices ("relation ... already exists, skipping") at info.
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+        // sqlx logs PostgreSQL notices ("relation ... already exists, skipping") at info;
+        // rumqttd logs every connection at info (a line per agent).
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,rumqttd=warn"));
     let registry = tracing_subscriber::registry().with(fmt.with_filter(filter));
     #[cfg(feature = "tracy")]
     let registry = registry.with(tracing_tracy::TracyLayer::default());

@@ -560,3 +560,57 @@ fn every_verb_has_help_that_exits_zero() {
         assert!(stdout.contains("Usage:"), "talos {args:?}: {stdout}");
     }
 }
+
+#[test]
+fn station_and_mqtt_verbs_name_bad_input_write_nothing_for_it_and_reissue_credentials() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    succeeds(&["user", "add", "--org", "acme", "--email", "ops@acme.example", "--role", "owner", "--data-dir", d]);
+    let add: Vec<&str> = ["station", "add", "--org", "acme", "--name", "Roof", "--data-dir", d].into();
+    let at: Vec<&str> = ["--lat", "52.5", "--lon", "13.4", "--alt-m", "40"].into();
+    let with = |extra: &[&'static str]| -> Vec<&str> { [&add[..], &at[..], extra].concat() };
+    fails_naming(&with(&["--park", "500,90"]), &["--park", "500"]);
+    fails_naming(&with(&["--rotator-limits", "0,450,0"]), &["--rotator-limits", "expected 4"]);
+    fails_naming(&with(&["--rotator-limits", "0,450,0,180"]), &["--rotator-limits", "180"]);
+    fails_naming(&[&add[..], &["--lat", "95", "--lon", "13.4", "--alt-m", "40"]].concat(), &["--lat 95"]);
+    let mut other_org = with(&[]);
+    other_org[3] = "nope";
+    fails_naming(&other_org, &["\"nope\"", "no such organization"]);
+    // None of the refusals wrote a station: the first one added gets id 1.
+    let out = succeeds(&with(&[]));
+    assert!(out.starts_with("station 1 \"Roof\" added to organization 1"), "{out}");
+    fails_naming(&with(&[]), &["\"Roof\"", "already has a station"]);
+
+    let config = |extra: &[&'static str]| -> Vec<&str> {
+        [&["station", "agent-config", "1", "--org", "acme", "--data-dir", d][..], extra].concat()
+    };
+    fails_naming(&config(&["--rotctld", "nohost"]), &["--rotctld", "HOST:PORT"]);
+    fails_naming(
+        &["station", "agent-config", "99", "--org", "acme", "--data-dir", d],
+        &["station 99 not found in organization 1"],
+    );
+    let first = succeeds(&config(&["--no-rig"]));
+    assert!(
+        !first.contains("\n[rig]\n")
+            && first.contains("station_id = 1")
+            && first.contains("username = \"station-1-1\"")
+    );
+    let second = succeeds(&config(&["--broker-port", "18830"]));
+    assert!(second.contains("\n[rig]\n") && second.contains("port = 18830"), "{second}");
+    let password =
+        |toml: &str| toml.lines().find_map(|l| l.strip_prefix("password = ")).unwrap().trim_matches('"').to_owned();
+    assert_ne!(password(&first), password(&second), "a new agent-config issues a new password");
+
+    // The password file holds the director and the station, with the newest password's hash only.
+    let files = dir.path().join("mosquitto");
+    let out = succeeds(&["mqtt", "mosquitto-config", "--out", files.to_str().unwrap(), "--data-dir", d]);
+    assert!(out.contains("director + 1 stations") && out.contains("(new)"), "{out}");
+    let passwd = std::fs::read_to_string(files.join("passwd")).unwrap();
+    let hash = passwd.lines().find_map(|l| l.strip_prefix("station-1-1:")).expect("the station in passwd");
+    assert!(talos_store::verify_mqtt_password(&password(&second), hash));
+    assert!(!talos_store::verify_mqtt_password(&password(&first), hash));
+    let director = std::fs::read_to_string(files.join("director-password")).unwrap();
+    let again = succeeds(&["mqtt", "mosquitto-config", "--out", files.to_str().unwrap(), "--data-dir", d]);
+    assert!(again.contains("(kept)"), "{again}");
+    assert_eq!(std::fs::read_to_string(files.join("director-password")).unwrap(), director);
+}
