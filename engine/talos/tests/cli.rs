@@ -614,3 +614,34 @@ fn station_and_mqtt_verbs_name_bad_input_write_nothing_for_it_and_reissue_creden
     assert!(again.contains("(kept)"), "{again}");
     assert_eq!(std::fs::read_to_string(files.join("director-password")).unwrap(), director);
 }
+
+#[test]
+fn simulate_runs_agents_against_the_director_and_reports_the_documented_figures() {
+    fails_naming(&["simulate", "--stations", "5", "--seconds", "0"], &["--seconds 0"]);
+    let report = json(&succeeds(&[
+        "simulate",
+        "--stations",
+        "12",
+        "--seconds",
+        "3",
+        "--satellites",
+        "20",
+        "--assignments-per-station",
+        "3",
+        "--threads",
+        "1",
+        "--format",
+        "json",
+    ]));
+    for key in
+        ["missed_ticks", "setpoint_latency_p50_ms", "setpoint_latency_p99_ms", "messages_per_s", "stale_rejected"]
+    {
+        assert!(report.get(key).is_some(), "{key} in {report}");
+    }
+    assert_eq!(report["stations"], 12, "{report}");
+    assert_eq!(report["connected"], 12, "every simulated agent logged in: {report}");
+    assert_eq!(report["stale_rejected"], 0, "{report}");
+    assert!(report["ticks"].as_u64().unwrap() >= 4, "{report}");
+    assert!(report["heartbeats_received"].as_u64().unwrap() > 0, "the agents heard the director: {report}");
+    assert!(report["messages_per_s"].as_f64().unwrap() > 0.0, "{report}");
+}
