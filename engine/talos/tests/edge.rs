@@ -140,27 +140,36 @@ struct Serve {
 }
 
 impl Serve {
-    fn start() -> Serve {
-        let data_dir = tempfile::tempdir().unwrap();
-        let proc = Proc::spawn(
-            Command::new(TALOS)
-                .args(["serve", "--demo", "--quiet", "--listen", "127.0.0.1:0", "--mqtt-listen", "127.0.0.1:0"])
-                .arg("--data-dir")
-                .arg(data_dir.path())
-                .env_remove("TALOS_DATABASE_URL")
-                .env_remove("TALOS_MQTT_URL")
-                .env("TALOS_LOG", "info,sqlx=warn,rumqttd=warn"),
-        );
+    /// With the embedded broker (`mosquitto: None`), or with Mosquitto on `port` and the
+    /// director's password from the files of `talos mqtt mosquitto-config`.
+    fn start(data_dir: tempfile::TempDir, mosquitto: Option<(u16, &Path)>) -> Serve {
+        let mut command = Command::new(TALOS);
+        command
+            .args(["serve", "--demo", "--quiet", "--listen", "127.0.0.1:0"])
+            .arg("--data-dir")
+            .arg(data_dir.path())
+            .env_remove("TALOS_DATABASE_URL")
+            .env_remove("TALOS_MQTT_URL")
+            .env("TALOS_LOG", "info,sqlx=warn,rumqttd=warn");
+        match mosquitto {
+            Some((port, files)) => command
+                .args(["--mqtt-url", &format!("mqtt://127.0.0.1:{port}"), "--mqtt-password-file"])
+                .arg(files.join("director-password")),
+            None => command.args(["--mqtt-listen", "127.0.0.1:0"]),
+        };
+        let proc = Proc::spawn(&mut command);
         let deadline = Instant::now() + Duration::from_secs(120);
         loop {
             let text = proc.text();
             let find = |prefix: &str| text.lines().find_map(|l| l.strip_prefix(prefix)).map(str::to_owned);
-            if let (Some(url), Some(mqtt), Some(key)) = (
-                find("talos: API listening on "),
-                find("talos: MQTT broker (embedded) listening on "),
-                find("talos: demo API key "),
-            ) {
-                let mqtt_port = mqtt.rsplit_once(':').unwrap().1.parse().unwrap();
+            let mqtt_port = match mosquitto {
+                Some((port, _)) => Some(port),
+                None => find("talos: MQTT broker (embedded) listening on ")
+                    .map(|at| at.rsplit_once(':').unwrap().1.parse().unwrap()),
+            };
+            if let (Some(url), Some(mqtt_port), Some(key)) =
+                (find("talos: API listening on "), mqtt_port, find("talos: demo API key "))
+            {
                 let api_key = key.split_whitespace().next().unwrap().to_owned();
                 return Serve { proc, url, mqtt_port, api_key, data_dir };
             }
@@ -298,8 +307,27 @@ async fn eventually<T>(within: Duration, what: &str, mut check: impl FnMut() -> 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_real_agent_follows_a_real_pass_through_the_embedded_broker_and_parks_when_the_director_dies() {
+    follow_a_pass_then_lose_the_director(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_agent_follows_a_real_pass_through_mosquitto_with_the_generated_acl_and_parks_when_the_director_dies() {
+    follow_a_pass_then_lose_the_director(true).await;
+}
+
+/// The whole path, through the embedded broker or through Mosquitto configured by
+/// `talos mqtt mosquitto-config` (the director's password file; the station's credentials
+/// added once `agent-config` issued them, as an operator would).
+async fn follow_a_pass_then_lose_the_director(through_mosquitto: bool) {
     let agent_bin = agent_binary();
-    let mut serve = Serve::start();
+    let data_dir = tempfile::tempdir().unwrap();
+    let files = data_dir.path().join("mosquitto");
+    let mosquitto_port = free_port();
+    if through_mosquitto {
+        // The director's password file first: the director logs in with it from the start.
+        talos_verb(data_dir.path(), &["mqtt", "mosquitto-config", "--out", files.to_str().unwrap()]);
+    }
+    let mut serve = Serve::start(data_dir, through_mosquitto.then_some((mosquitto_port, files.as_path())));
     let http = http();
     let orgs = get(&http, &serve, "/api/v1/orgs").await;
     let org = orgs["items"][0]["id"].as_u64().expect("the demo organization");
@@ -344,6 +372,14 @@ async fn a_real_agent_follows_a_real_pass_through_the_embedded_broker_and_parks_
     let rot = Hamlib::start("rotctld");
     let rig = Hamlib::start("rigctld");
     let config = serve.agent_config(org, station, &rot, &rig);
+    // Mosquitto learns of the station's credentials from the regenerated files; the director
+    // has been retrying (with backoff) until the broker is up.
+    let _mosquitto = through_mosquitto.then(|| {
+        let summary =
+            talos_verb(serve.data_dir.path(), &["mqtt", "mosquitto-config", "--out", files.to_str().unwrap()]);
+        assert!(summary.contains("director + 1 stations") && summary.contains("(kept)"), "{summary}");
+        Mosquitto::start(mosquitto_port, &files)
+    });
     assert!(config.contains(&format!("station_id = {station}")), "{config}");
     // A short heartbeat timeout keeps the test quick; the dead-man stays at its 3 s default.
     let config = set_toml_value(&config, "heartbeat_timeout_ms", "5000");
@@ -451,10 +487,12 @@ async fn a_real_agent_follows_a_real_pass_through_the_embedded_broker_and_parks_
     serve.proc.kill();
     let killed_ms = now_ms();
     let parked_pos = Commanded { az_deg: park.0, el_deg: park.1, ..c };
-    eventually(Duration::from_secs(60), "the rotator to park", || {
-        (off_by(rot.position(), &parked_pos) < 1.0).then_some(())
-    })
-    .await;
+    // Up to 450 deg of azimuth back to park at the dummy rotator's 6 deg/s.
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while off_by(rot.position(), &parked_pos) >= 1.0 {
+        assert!(Instant::now() < deadline, "rotator at {:?}, not parked at {park:?}\n{}", rot.position(), agent.text());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let log = agent.text();
     let logged_at = |needle: &str| -> i64 {
         let line =
