@@ -111,6 +111,13 @@ pub fn publications(outbox: &Outbox, director_id: &str, lease_epoch: u64) -> (Ve
     (out, refused)
 }
 
+/// Logs each publication talos-link refused (a bug or a bad stored value: never silent).
+pub fn log_refused(refused: &[Refused]) {
+    for r in refused {
+        tracing::error!(topic = %r.topic, "publication refused by talos-link: {}", r.reject);
+    }
+}
+
 /// The retained `talos.config.v1` of each station: limits, park and slew rates from the
 /// store, versioned by the row's `updated_at` (so any edit is a newer config). A station
 /// whose values the contract refuses is left out and named in the second list.

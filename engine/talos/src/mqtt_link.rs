@@ -29,6 +29,8 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use talos_core::{OrgId, StationId, UnixMs};
+
+use crate::serve::lock;
 use talos_link::{Message, Publication, QoS, RejectCounters, RigState, RotState, StateLeaf, StatusReport, Topic};
 
 /// Session and park commands held while the broker is unreachable.
@@ -174,10 +176,6 @@ pub struct LinkStats {
     pub state_received: AtomicU64,
     pub state_rejected: Mutex<RejectCounters>,
     pub agents: Mutex<HashMap<(OrgId, StationId), AgentView>>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl LinkStats {

@@ -120,7 +120,9 @@ impl std::fmt::Debug for DirectorShared {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+/// The guard even if a panicking holder poisoned the mutex (the data are counters and
+/// last-seen state, valid after any partial update).
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
@@ -146,9 +148,7 @@ impl DirectorShared {
     }
 
     fn count_refused(&self, refused: &[crate::link_out::Refused]) {
-        for r in refused {
-            tracing::error!(topic = %r.topic, "publication refused by talos-link: {}", r.reject);
-        }
+        crate::link_out::log_refused(refused);
         self.publications_refused.fetch_add(refused.len() as u64, Ordering::Relaxed);
     }
 

@@ -179,9 +179,7 @@ async fn simulate_async(options: SimulateOptions) -> anyhow::Result<SimulateRepo
                     durations_ms.push(stats.last_tick_duration_ms);
                     let (publications, refused) =
                         crate::link_out::publications(director.outbox(), &director_id, lease_epoch);
-                    for r in &refused {
-                        tracing::error!(topic = %r.topic, "refused by talos-link: {}", r.reject);
-                    }
+                    crate::link_out::log_refused(&refused);
                     let _ = link.send_tick(publications);
                 }
             },
